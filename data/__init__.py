@@ -1,0 +1,1 @@
+"""Institution files and demo data shipped with libdesk (installed as ``libdesk.data``)."""

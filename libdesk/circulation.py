@@ -1,0 +1,217 @@
+"""Circulation: loans, returns, what a circulation desk does with a scanned item, pick
+lists and the hold shelf.
+
+A desk scan (Return Items or Scan In at a desk) discharges a loan (W2, W10) and then sends
+the item on: to the hold shelf or In Transit when a request waits, else In place when the
+desk belongs to the item's home library, else In Transit home (W6). An item in a work order
+stays in it: only its department can mark it Done (W7).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import and_, select
+
+from libdesk.core import Ctx, Result, action, item_t, request_t
+from libdesk.db import Database
+from libdesk.errors import WrongState
+from libdesk.institution import Place
+from libdesk.models import (
+    ACQUISITION,
+    HOLD_SHELF,
+    LOAN,
+    LOST,
+    MISSING,
+    ON_HOLD_SHELF,
+    PATRON,
+    PICKUP_FROM_SHELF,
+    RESOURCE_SHARING,
+    STEP_NAMES,
+    TRANSIT,
+    WAITING_FOR_REMOTE_STORAGE,
+    WORK_ORDER,
+)
+from libdesk.requests import patron
+from libdesk.routing import NO_PROCESS, Routed, complete_request, discharge, release_current, route, serve
+
+
+def at_desk(ctx: Ctx, item: dict[str, Any], desk: Place) -> Routed:
+    """What a circulation-desk scan does with an item in hand (Scan In at a desk, W6/W7)."""
+    process = item["process_type"]
+    if process == ACQUISITION:
+        raise WrongState(f"Item {item['barcode']} has not been received yet: receive it at a department first")
+    if process == WORK_ORDER:
+        dept = ctx.inst.place(item["department"])
+        wo = ctx.inst.work_order_types[item["work_order_type"]]
+        return Routed("stays", dept.code,
+                      f"Still in a {wo.name} work order: {dept.name} ({dept.code}) must mark it Done; "
+                      "send it back there")
+    if process == LOAN:
+        who = discharge(ctx, item, f"returned at {desk.code}")
+        routed = route(ctx, item, desk)
+        routed.message = f"Returned from {who} — {routed.message}"
+        return routed
+    if process == TRANSIT and item["current_request_id"] is not None:
+        # Travelling for a request: it arrives only at that request's desk; elsewhere it
+        # is passing through (even when the request was since cancelled: Q5).
+        if item["transit_to"] != desk.code:
+            return Routed("transit", item["transit_to"],
+                          f"In transit to {ctx.place_name(item['transit_to'])} — send it on")
+        req = ctx.request(item["current_request_id"])
+        if req["active"]:
+            return serve(ctx, item, req, desk)
+        return route(ctx, item, desk)
+    if process == HOLD_SHELF:
+        req = ctx.request(item["current_request_id"]) if item["current_request_id"] else None
+        if req is not None and req["active"] and req["step"] == ON_HOLD_SHELF:
+            if req["pickup"] == desk.code:
+                return Routed("hold_shelf", desk.code, f"Already on the hold shelf for patron {req['patron']}")
+            return Routed("stays", req["pickup"],
+                          f"Belongs on the hold shelf at {ctx.place_name(req['pickup'])} for patron {req['patron']}")
+        # Its request was cancelled: take it off the hold shelf and send it on.
+        ctx.update_item(item, "off_hold_shelf", **NO_PROCESS, message="request no longer active")
+        return route(ctx, item, desk)
+    if process in (MISSING, LOST):
+        ctx.update_item(item, "found", **NO_PROCESS, message=f"{process} item found at {desk.code}")
+        routed = route(ctx, item, desk)
+        routed.message = f"Found ({process}) — {routed.message}"
+        return routed
+    if process == RESOURCE_SHARING:
+        return Routed("stays", None, "Resource-sharing item: handle it on the Borrowing Requests screen")
+    # In place, or in transit home: arrive / pull for the head request.
+    return route(ctx, item, desk)
+
+
+def loan(db: Database, barcode: str, patron_id: str, *, at: str, operator: str) -> Result:
+    """Lend an item to a patron at a desk. An item on the hold shelf is lent only to the
+    patron it waits for (their request is then completed); an item in place only when no
+    one else's request is first in its queue.
+
+    Raises:
+        NotFound (barcode, patron, place), NotPermitted (not a desk; pseudopatron; W3),
+        WrongState (not available to this patron).
+    """
+    with action(db, operator, at, need_place=True) as ctx:
+        desk = ctx.inst.desk(at)
+        item = ctx.item(barcode)
+        who = patron(ctx, patron_id)
+        process = item["process_type"]
+        if process == HOLD_SHELF:
+            req = ctx.request(item["current_request_id"]) if item["current_request_id"] else None
+            if req is None or not req["active"] or req["patron"] != patron_id:
+                holder = req["patron"] if req is not None and req["active"] else "nobody (request cancelled)"
+                raise WrongState(f"Item {barcode} is on the hold shelf for {holder}, not for {patron_id}")
+            complete_request(ctx, item, req["id"], f"loaned to {patron_id}")
+        elif process is not None:
+            raise WrongState(f"Item {barcode} is not available: {_describe(ctx, item)}")
+        else:
+            queue = ctx.queue(item["id"])
+            if queue and not (queue[0]["kind"] == PATRON and queue[0]["patron"] == patron_id):
+                head = queue[0]
+                wanted = f"patron {head['patron']}" if head["kind"] == PATRON else f"a work order for {head['department']}"
+                raise WrongState(f"Item {barcode} is requested by {wanted} (first in queue): fill that request first")
+            if queue:
+                complete_request(ctx, item, queue[0]["id"], f"loaned to {patron_id}")
+        due = ctx.today + timedelta(days=ctx.inst.policy.loan_days)
+        ctx.update_item(item, "loan", **{**NO_PROCESS, "process_type": LOAN, "loan_patron": who["id"], "loan_due": due},
+                        message=f"loaned at {desk.code}")
+        return Result(f"Loaned to {patron_id}, due {due.isoformat()}", barcode=barcode, destination=None,
+                      next_step="loan", item=ctx.view(item))
+
+
+def return_item(db: Database, barcode: str, *, at: str, operator: str) -> Result:
+    """Return Items (W10): discharge the loan; the result's Next Step says where it goes.
+
+    Raises:
+        NotFound, NotPermitted (not a desk; W3), WrongState (not on loan).
+    """
+    with action(db, operator, at, need_place=True) as ctx:
+        desk = ctx.inst.desk(at)
+        item = ctx.item(barcode)
+        if item["process_type"] != LOAN:
+            raise WrongState(f"Item {barcode} is not on loan ({_describe(ctx, item)}); use Scan In Items instead")
+        routed = at_desk(ctx, item, desk)
+        return Result(routed.message, barcode=barcode, destination=routed.destination, next_step=routed.next_step,
+                      item=ctx.view(item))
+
+
+def _describe(ctx: Ctx, item: dict[str, Any]) -> str:
+    process = item["process_type"]
+    if process == LOAN:
+        return f"on loan to {item['loan_patron']}"
+    if process == WORK_ORDER:
+        return f"in a {item['work_order_type']} work order at {item['department']}"
+    if process == TRANSIT:
+        return f"in transit to {item['transit_to']}"
+    if process == HOLD_SHELF:
+        return f"on the hold shelf at {item['hold_shelf']}"
+    return process or "in place"
+
+
+_PICK_STEPS = (PICKUP_FROM_SHELF, WAITING_FOR_REMOTE_STORAGE)
+
+
+def picklist(db: Database, library: str) -> dict[str, list[dict[str, Any]]]:
+    """Pick list for a library (L5): requests whose item waits on the shelf to be pulled,
+    in shelf (call number) order; remote-storage requests listed separately.
+
+    Raises:
+        NotFound: unknown library.
+    """
+    inst = db.institution
+    inst.library(library)
+    remote_locations = [loc.code for loc in inst.locations.values() if loc.remote_storage]
+    stmt = (
+        select(request_t.c.id, request_t.c.kind, request_t.c.patron, request_t.c.pickup, request_t.c.department,
+               request_t.c.work_order_type, request_t.c.step, request_t.c.note, request_t.c.placed_at,
+               item_t.c.barcode, item_t.c.title, item_t.c.call_number, item_t.c.location, item_t.c.library)
+        .join(item_t, item_t.c.id == request_t.c.item_id)
+        .where(and_(request_t.c.active.is_(True), request_t.c.step.in_(_PICK_STEPS)))
+        .order_by(item_t.c.call_number, item_t.c.barcode)
+    )
+    shelf: list[dict[str, Any]] = []
+    remote: list[dict[str, Any]] = []
+    with db.read() as conn:
+        for row in conn.execute(stmt):
+            rec = dict(row._mapping)
+            rec["placed_at"] = rec["placed_at"].isoformat() if rec["placed_at"] else None
+            rec["step_name"] = STEP_NAMES[rec["step"]]
+            rec["destination"] = rec["pickup"] or rec["department"]
+            is_remote = rec["location"] in remote_locations
+            if is_remote and (rec["library"] == library or library == inst.locations[rec["location"]].library):
+                remote.append(rec)
+            elif not is_remote and rec["library"] == library:
+                shelf.append(rec)
+    return {"library": library, "pick_from_shelf": shelf, "waiting_for_remote_storage": remote}
+
+
+def hold_shelf(db: Database, desk: str) -> list[dict[str, Any]]:
+    """Items on the hold shelf at a desk, with the patron each waits for."""
+    db.institution.desk(desk)
+    stmt = (
+        select(item_t.c.barcode, item_t.c.title, item_t.c.call_number, request_t.c.patron, request_t.c.id)
+        .join(request_t, request_t.c.id == item_t.c.current_request_id)
+        .where(item_t.c.process_type == HOLD_SHELF, item_t.c.hold_shelf == desk)
+        .order_by(request_t.c.patron)
+    )
+    with db.read() as conn:
+        return [dict(r._mapping) for r in conn.execute(stmt)]
+
+
+def mark_missing(db: Database, barcode: str, *, operator: str, at: str | None = None, lost: bool = False) -> Result:
+    """Mark an item Missing (not found on the shelf) or Lost. Its requests stay queued; a
+    later scan at a desk finds it and sends it on.
+
+    Raises:
+        NotFound, WrongState (on loan: use the loan's lost-item process; in a work order).
+    """
+    with action(db, operator, at) as ctx:
+        item = ctx.item(barcode)
+        if item["process_type"] in (LOAN, WORK_ORDER, ACQUISITION):
+            raise WrongState(f"Item {barcode} is {_describe(ctx, item)}: it cannot be marked {'lost' if lost else 'missing'}")
+        kind = LOST if lost else MISSING
+        release_current(ctx, item)
+        ctx.update_item(item, kind, **{**NO_PROCESS, "process_type": kind})
+        return Result(f"Item {barcode} marked {kind}", barcode=barcode, next_step=kind, item=ctx.view(item))

@@ -1,0 +1,606 @@
+"""The ``libdesk`` command line: every desk action as a subcommand, each with ``--json``.
+
+The CLI only parses, calls the engine and formats (sqlite-utils' habit): no workflow logic
+lives here. stdout carries the result (one JSON object with ``--json``); a user error is one
+line on stderr and exit code 1, with nothing changed; a usage error exits 2 (argparse).
+Textual is imported only by the bare ``libdesk`` command that opens the app.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from enum import IntEnum
+from pathlib import Path
+from typing import Any
+
+from libdesk.errors import ConfigError, LibdeskError
+
+
+class Exit(IntEnum):
+    OK = 0
+    USER_ERROR = 1
+    USAGE = 2
+    INTERNAL = 70
+
+
+# -- plumbing --------------------------------------------------------------------------------
+
+def _global_options() -> argparse.ArgumentParser:
+    """Options accepted before or after the subcommand (``libdesk --json scan ...`` and
+    ``libdesk scan ... --json``). SUPPRESS keeps a subparser from resetting them."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", default=argparse.SUPPRESS, metavar="PATH",
+                        help="database file or URL (else LIBDESK_DATABASE_URL, else the user data dir)")
+    common.add_argument("--operator", default=argparse.SUPPRESS, metavar="ID",
+                        help="who acts (else the settings file, else admin)")
+    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                        help="print the result as JSON")
+    return common
+
+
+class Runtime:
+    """What a command needs: the options, the settings, the database (opened on demand)."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        from libdesk import config
+
+        self.args = args
+        self.json = bool(getattr(args, "json", False))
+        self.settings = config.load_settings()
+        self.operator: str = getattr(args, "operator", None) or self.settings.operator or "admin"
+        self._db: Any = None
+
+    def db_target(self) -> tuple[str, bool]:
+        """The database to use and whether it is the default one (created on first use)."""
+        from libdesk import config
+
+        explicit = getattr(self.args, "db", None) or os.environ.get("LIBDESK_DATABASE_URL") or self.settings.database_url
+        if explicit:
+            return explicit, False
+        return str(config.default_db_path()), True
+
+    @property
+    def db(self) -> Any:
+        if self._db is None:
+            from libdesk.db import open_database
+
+            target, is_default = self.db_target()
+            if is_default and not Path(target).exists():
+                self._db = _first_run(target)
+            else:
+                self._db = open_database(target)
+        return self._db
+
+    def place(self, given: str | None) -> str | None:
+        return given if given is not None else self.settings.currently_at
+
+    def emit(self, data: Any, human: Callable[[], str] | str | None = None) -> None:
+        if self.json:
+            print(json.dumps(data, ensure_ascii=False, default=str))
+        else:
+            text = human() if callable(human) else human
+            if text is None:
+                text = json.dumps(data, ensure_ascii=False, indent=2, default=str)
+            print(text)
+
+
+def _first_run(target: str) -> Any:
+    """First use on this workstation: the demo institution with demo items."""
+    from libdesk import demo, institution
+    from libdesk.db import create_database
+
+    db = create_database(target, institution.load_file(institution.demo_path()))
+    demo.load_demo(db)
+    print(f"libdesk: first run: created a demo database at {target}", file=sys.stderr)
+    return db
+
+
+def _need_place(rt: Runtime, given: str | None, what: str = "--at") -> str:
+    place = rt.place(given)
+    if place is None:
+        raise LibdeskError(f"Where are you? Give {what} PLACE (or set Currently At: libdesk settings --at PLACE)")
+    return place
+
+
+def _result(rt: Runtime, result: Any) -> None:
+    rt.emit(result.to_dict(), result.message)
+
+
+# -- commands ----------------------------------------------------------------------------------
+
+def cmd_app(rt: Runtime) -> int:
+    """Bare ``libdesk``: open the app when it is installed, else show the desk overview."""
+    try:
+        from screens.app import run_app  # noqa: F401  (Textual loads only here)
+    except ImportError:
+        return cmd_overview(rt)
+    return int(run_app(rt.db, rt.settings) or 0)
+
+
+def cmd_overview(rt: Runtime) -> int:
+    from libdesk import queries
+
+    data = queries.overview(rt.db)
+    def human() -> str:
+        lines = [f"libdesk — {data['institution']} — database {data['database']}", "",
+                 f"{data['items']} items:"]
+        for key, count in data["by_process"].items():
+            lines.append(f"  {count:>7}  {key}")
+        lines.append(f"{data['active_requests']} active requests")
+        lines.append("")
+        lines.append("Try:")
+        for example in data["try"]:
+            lines.append(f"  {example}")
+        return "\n".join(lines)
+    rt.emit(data, human)
+    return 0
+
+
+def cmd_init(rt: Runtime) -> int:
+    from libdesk import demo, institution
+    from libdesk.db import create_database
+
+    inst = institution.load_file(rt.args.institution or institution.demo_path())
+    target, _ = rt.db_target()
+    db = create_database(target, inst)
+    loaded = demo.load_demo(db) if rt.args.demo else {"items": 0}
+    data = {"database": db.description, "institution": inst.name, "demo_items": loaded["items"]}
+    rt.emit(data, f"Created {db.description} for {inst.name}" + (f" with {loaded['items']} demo items" if rt.args.demo else ""))
+    return 0
+
+
+def cmd_import(rt: Runtime) -> int:
+    from libdesk import importing
+
+    if rt.args.kind == "items":
+        progress = _progress_for(rt.args.file) if not rt.json and sys.stderr.isatty() else None
+        result = importing.import_items(rt.db, rt.args.file, operator=rt.operator, progress=progress)
+    else:
+        result = importing.import_patrons(rt.db, rt.args.file, operator=rt.operator)
+    rt.emit(result, f"Imported {result['imported']} {rt.args.kind} from {result['file']}")
+    return 0
+
+
+def _progress_for(path: str) -> Callable[[int], None] | None:
+    """A rich progress bar on stderr for large imports (rich loads only for this)."""
+    try:
+        total = max(sum(1 for _ in open(path, "rb")) - 1, 0)
+    except OSError:
+        return None
+    if total < 20_000:
+        return None
+    from rich.progress import Progress
+
+    progress = Progress(transient=True)
+    task = progress.add_task("Importing", total=total)
+    progress.start()
+
+    def advance(n: int) -> None:
+        progress.advance(task, n)
+        if progress.tasks[0].completed >= total:
+            progress.stop()
+    return advance
+
+
+def cmd_item_show(rt: Runtime) -> int:
+    from libdesk import queries
+
+    item = queries.item_show(rt.db, rt.args.barcode)
+    rt.emit(item, lambda: format_item(item))
+    return 0
+
+
+def cmd_item_history(rt: Runtime) -> int:
+    from libdesk import queries
+
+    events = queries.item_history(rt.db, rt.args.barcode)
+    def human() -> str:
+        lines = []
+        for ev in events:
+            change = ""
+            if ev["after"]:
+                parts = []
+                for key, after in ev["after"].items():
+                    before = (ev["before"] or {}).get(key)
+                    parts.append(f"{key}: {before} → {after}" if ev["before"] is not None else f"{key}: {after}")
+                change = "; ".join(parts)
+            req = f" request {ev['request_id']}" if ev["request_id"] else ""
+            lines.append(f"{ev['at']}  {ev['operator']:<8} {ev['place'] or '-':<9} {ev['action']}{req}  {change}")
+        return "\n".join(lines) or "No history"
+    rt.emit({"barcode": rt.args.barcode, "events": events}, human)
+    return 0
+
+
+def cmd_search(rt: Runtime) -> int:
+    from libdesk import queries
+
+    rows = queries.search(rt.db, " ".join(rt.args.query), limit=rt.args.limit)
+    def human() -> str:
+        if not rows:
+            return "No items found"
+        return "\n".join(f"{r['barcode']}  {r['title'][:48]:<48}  {r['call_number']:<22} {r['process']}" for r in rows)
+    rt.emit({"query": " ".join(rt.args.query), "results": rows}, human)
+    return 0
+
+
+def cmd_public(rt: Runtime) -> int:
+    from libdesk import queries
+
+    view = queries.public_view(rt.db, rt.args.barcode)
+    rt.emit(view, f"{view['title']} — {view['library']} — {view['availability']}"
+                  + (f" ({view['detail']})" if view["detail"] else ""))
+    return 0
+
+
+def cmd_loan(rt: Runtime) -> int:
+    from libdesk import circulation
+
+    _result(rt, circulation.loan(rt.db, rt.args.barcode, rt.args.patron, at=_need_place(rt, rt.args.at),
+                                 operator=rt.operator))
+    return 0
+
+
+def cmd_return(rt: Runtime) -> int:
+    from libdesk import circulation
+
+    _result(rt, circulation.return_item(rt.db, rt.args.barcode, at=_need_place(rt, rt.args.at), operator=rt.operator))
+    return 0
+
+
+def cmd_scan(rt: Runtime) -> int:
+    """Scan In Items. Several barcodes: each is its own transaction; the exit code is 1 if
+    any failed (each failure is one line on stderr)."""
+    from libdesk import scan
+
+    at = _need_place(rt, rt.args.at)
+    failed = 0
+    results = []
+    for barcode in rt.args.barcodes:
+        try:
+            result = scan.scan_in(rt.db, barcode, at=at, operator=rt.operator, status=rt.args.status,
+                                  done=rt.args.done)
+        except LibdeskError as exc:
+            if len(rt.args.barcodes) == 1:
+                raise
+            failed += 1
+            print(f"libdesk: {barcode}: {exc.message}", file=sys.stderr)
+            results.append({"barcode": barcode, "error": exc.message, "kind": exc.kind})
+            continue
+        results.append(result.to_dict())
+        if not rt.json:
+            print(f"{result.barcode}: {result.message}")
+    if rt.json:
+        print(json.dumps(results[0] if len(results) == 1 else {"results": results}, ensure_ascii=False, default=str))
+    return Exit.USER_ERROR if failed else Exit.OK
+
+
+def cmd_workorder(rt: Runtime) -> int:
+    from libdesk import workorders
+
+    _result(rt, workorders.place_work_order(rt.db, rt.args.barcode, rt.args.type, rt.args.department,
+                                            operator=rt.operator, note=rt.args.note or "", in_hand=rt.args.in_hand,
+                                            at=rt.place(rt.args.at)))
+    return 0
+
+
+def cmd_edit(rt: Runtime) -> int:
+    from libdesk import workorders
+
+    _result(rt, workorders.edit_item(rt.db, rt.args.barcode, rt.args.type, rt.args.department, operator=rt.operator,
+                                     at=rt.place(rt.args.at)))
+    return 0
+
+
+def cmd_receive(rt: Runtime) -> int:
+    from libdesk import receiving
+
+    if rt.args.status is not None and not rt.args.keep_in_department:
+        raise LibdeskError("--status goes with --keep-in-department")
+    _result(rt, receiving.receive(rt.db, rt.args.barcode, at=_need_place(rt, rt.args.at), operator=rt.operator,
+                                  keep_in_department=rt.args.keep_in_department, status=rt.args.status))
+    return 0
+
+
+def cmd_receiving(rt: Runtime) -> int:
+    from libdesk import receiving
+
+    rows = receiving.awaiting(rt.db, _need_place(rt, rt.args.at))
+    rt.emit({"items": rows}, lambda: "\n".join(f"{r['barcode']}  {r['title']}" for r in rows) or "Nothing to receive")
+    return 0
+
+
+def cmd_request(rt: Runtime) -> int:
+    from libdesk import requests
+
+    sub = rt.args.request_command
+    at = rt.place(getattr(rt.args, "at", None))
+    if sub == "place":
+        result = requests.place_request(rt.db, rt.args.barcode, rt.args.patron, rt.args.pickup, operator=rt.operator,
+                                        at=at)
+    elif sub == "list":
+        queue = requests.list_requests(rt.db, rt.args.barcode)
+        rt.emit({"barcode": rt.args.barcode, "requests": queue}, lambda: format_queue(queue))
+        return 0
+    elif sub == "activate":
+        result = requests.activate(rt.db, rt.args.id, operator=rt.operator, at=at)
+    elif sub == "cancel":
+        result = requests.cancel(rt.db, rt.args.id, operator=rt.operator, at=at, confirm=rt.args.confirm)
+    elif sub == "expiry":
+        result = requests.set_expiry(rt.db, rt.args.id, rt.args.date, operator=rt.operator, at=at)
+    else:
+        result = requests.edit(rt.db, rt.args.id, operator=rt.operator, at=at, note=rt.args.note,
+                               department=rt.args.department)
+    _result(rt, result)
+    return 0
+
+
+def cmd_picklist(rt: Runtime) -> int:
+    from libdesk import circulation
+
+    data = circulation.picklist(rt.db, rt.args.library)
+    def human() -> str:
+        lines = [f"Pick from shelf — {data['library']}"]
+        for r in data["pick_from_shelf"]:
+            lines.append(f"  {r['call_number']:<24} {r['barcode']}  {r['title'][:40]:<40} → {r['destination']}")
+        lines.append("Waiting for Remote Storage")
+        for r in data["waiting_for_remote_storage"]:
+            lines.append(f"  {r['call_number']:<24} {r['barcode']}  {r['title'][:40]:<40} → {r['destination']}")
+        return "\n".join(lines)
+    rt.emit(data, human)
+    return 0
+
+
+def cmd_holdshelf(rt: Runtime) -> int:
+    from libdesk import circulation
+
+    rows = circulation.hold_shelf(rt.db, _need_place(rt, rt.args.at))
+    rt.emit({"items": rows}, lambda: "\n".join(f"{r['patron']:<10} {r['barcode']}  {r['title']}" for r in rows)
+            or "The hold shelf is empty")
+    return 0
+
+
+def cmd_missing(rt: Runtime) -> int:
+    from libdesk import circulation
+
+    _result(rt, circulation.mark_missing(rt.db, rt.args.barcode, operator=rt.operator, at=rt.place(rt.args.at),
+                                         lost=rt.args.lost))
+    return 0
+
+
+def cmd_settings(rt: Runtime) -> int:
+    """Show or change this workstation's sticky settings (S1)."""
+    from libdesk import config
+
+    settings = rt.settings
+    changed = False
+    if rt.args.set_operator is not None:
+        rt.db.institution.operator(rt.args.set_operator)
+        settings.operator, changed = rt.args.set_operator, True
+    if rt.args.at is not None:
+        place = rt.db.institution.place(rt.args.at)
+        op = rt.db.institution.operator(settings.operator)
+        if not op.may_act_at(place.code):
+            raise LibdeskError(f"Operator {op.id} may not act at {place.name} ({place.code})")
+        settings.currently_at, changed = place.code, True
+        if place.is_desk:
+            settings.status, settings.done = None, False
+    if rt.args.status is not None:
+        settings.status, changed = (rt.args.status or None), True
+    if rt.args.done is not None:
+        settings.done, changed = rt.args.done == "yes", True
+    if changed:
+        config.save_settings(settings)
+    data = {"operator": settings.operator, "currently_at": settings.currently_at, "status": settings.status,
+            "done": settings.done, "settings_file": str(config.settings_path())}
+    rt.emit(data, lambda: "\n".join(f"{k}: {v}" for k, v in data.items()))
+    return 0
+
+
+# -- formatting --------------------------------------------------------------------------------
+
+def format_queue(queue: list[dict[str, Any]]) -> str:
+    if not queue:
+        return "No requests"
+    lines = []
+    for pos, r in enumerate(queue, 1):
+        who = f"patron {r['patron']} → {r['pickup']}" if r["kind"] == "patron" else \
+            f"{r['work_order_type']} work order → {r['department']}"
+        forced = " FORCED" if r["forced"] else ""
+        expiry = f" expires {r['expiry']}" if r["expiry"] else ""
+        lines.append(f"{pos}. #{r['id']} {who} [{r['step_name']}]{forced} by {r['creator']}{expiry}"
+                     + (f" — {r['note']}" if r["note"] else ""))
+    return "\n".join(lines)
+
+
+def format_item(item: dict[str, Any]) -> str:
+    lines = [
+        f"{item['barcode']}  {item['title']}",
+        f"  {item['author']} — {item['call_number']} — {item['material_type']}",
+        f"  {item['library']} / {item['location']} — {'In place' if item['base_status'] == 'in_place' else 'Not in place'}"
+        f": {item['process_name']}",
+    ]
+    if item["department"]:
+        lines.append(f"  Department: {item['department']}  Status: {item['status'] or '-'}")
+    if item["loan"]:
+        lines.append(f"  On loan to {item['loan']['patron']}, due {item['loan']['due']}")
+    if item["hold_shelf"]:
+        lines.append(f"  On the hold shelf at {item['hold_shelf']}")
+    lines.append("  Requests:")
+    lines.extend("    " + line for line in format_queue(item["requests"]).splitlines())
+    return "\n".join(lines)
+
+
+# -- parser ------------------------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _global_options()
+    parser = argparse.ArgumentParser(
+        prog="libdesk", parents=[common],
+        description="Library desk workstation: Scan In, Return, work orders, requests. "
+                    "With no command, opens the desk app.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add(name: str, func: Callable[[Runtime], int], help_text: str, **kw: Any) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, parents=[common], help=help_text, description=help_text, **kw)
+        p.set_defaults(func=func)
+        return p
+
+    p = add("init", cmd_init, "create the database from an institution file (the demo by default)")
+    p.add_argument("--institution", metavar="FILE", help="institution TOML file (default: the shipped demo)")
+    p.add_argument("--demo", action="store_true", help="also load a few hundred demo items in every state")
+
+    p = add("overview", cmd_overview, "counts of items by process and what to try")
+
+    p = add("import", cmd_import, "bulk load items or patrons from CSV (all or nothing)")
+    p.add_argument("kind", choices=["items", "patrons"])
+    p.add_argument("file", metavar="FILE.csv")
+
+    p = add("item", lambda rt: 0, "show an item or its history")
+    item_sub = p.add_subparsers(dest="item_command", metavar="show|history", required=True)
+    q = item_sub.add_parser("show", parents=[common], help="the item with its request queue")
+    q.add_argument("barcode")
+    q.set_defaults(func=cmd_item_show)
+    q = item_sub.add_parser("history", parents=[common], help="every change to the item, with operator")
+    q.add_argument("barcode")
+    q.set_defaults(func=cmd_item_history)
+
+    p = add("search", cmd_search, "Physical Items search: barcode, barcode prefix (ending in *) or words")
+    p.add_argument("query", nargs="+")
+    p.add_argument("--limit", type=int, default=50)
+
+    p = add("public", cmd_public, "what the patron catalogue shows for an item")
+    p.add_argument("barcode")
+
+    p = add("loan", cmd_loan, "lend an item to a patron at a desk")
+    p.add_argument("barcode")
+    p.add_argument("--patron", required=True)
+    p.add_argument("--at", metavar="DESK")
+
+    p = add("return", cmd_return, "Return Items: discharge a loan at a desk and say the next step")
+    p.add_argument("barcode")
+    p.add_argument("--at", metavar="DESK")
+
+    p = add("scan", cmd_scan, "Scan In Items at a desk or department")
+    p.add_argument("barcodes", nargs="+", metavar="BARCODE")
+    p.add_argument("--at", metavar="PLACE", help="Currently At (else the settings file)")
+    p.add_argument("--status", help="Set Status To (departments)")
+    p.add_argument("--done", action="store_true", help="Done = Yes (departments)")
+
+    p = add("workorder", cmd_workorder, "the row action Work Order: request a work order on an item")
+    p.add_argument("barcode")
+    p.add_argument("--type", required=True, metavar="TYPE")
+    p.add_argument("--department", required=True, metavar="DEPT")
+    p.add_argument("--note")
+    p.add_argument("--in-hand", action="store_true", help='"Do not pick from shelf": the item is in hand')
+    p.add_argument("--at", metavar="PLACE", help="where you are (for the history)")
+
+    p = add("edit", cmd_edit, "Physical Item Editor: set work-order type and department (no status, no transit)")
+    p.add_argument("barcode")
+    p.add_argument("--type", required=True, metavar="TYPE")
+    p.add_argument("--department", required=True, metavar="DEPT")
+    p.add_argument("--at", metavar="PLACE")
+
+    p = add("receive", cmd_receive, "Receiving: receive an acquisition item at a department")
+    p.add_argument("barcode")
+    p.add_argument("--at", metavar="DEPT")
+    p.add_argument("--keep-in-department", action="store_true")
+    p.add_argument("--status")
+
+    p = add("receiving", cmd_receiving, "the items awaiting receipt at a department")
+    p.add_argument("--at", metavar="DEPT")
+
+    p = add("request", lambda rt: 0, "request queues: place, list, activate, cancel, expiry, edit")
+    req_sub = p.add_subparsers(dest="request_command", metavar="place|list|activate|cancel|expiry|edit",
+                               required=True)
+    q = req_sub.add_parser("place", parents=[common], help="a patron request for pickup at a desk")
+    q.add_argument("barcode")
+    q.add_argument("--patron", required=True)
+    q.add_argument("--pickup", required=True, metavar="DESK")
+    q = req_sub.add_parser("list", parents=[common], help="the item's queue in order")
+    q.add_argument("barcode")
+    q = req_sub.add_parser("activate", parents=[common], help="force a request first in the queue")
+    q.add_argument("id", type=int)
+    q = req_sub.add_parser("cancel", parents=[common], help="cancel a request (rules by workflow step)")
+    q.add_argument("id", type=int)
+    q.add_argument("--confirm", action="store_true", help="cancel a Transit Item request anyway (request only)")
+    q = req_sub.add_parser("expiry", parents=[common], help="update a request's expiry date")
+    q.add_argument("id", type=int)
+    q.add_argument("date", metavar="YYYY-MM-DD")
+    q = req_sub.add_parser("edit", parents=[common], help="change a request's note or department (same type)")
+    q.add_argument("id", type=int)
+    q.add_argument("--note")
+    q.add_argument("--department", metavar="DEPT")
+    for q in req_sub.choices.values():
+        q.add_argument("--at", metavar="PLACE", help="where you are (for the history)")
+        q.set_defaults(func=cmd_request)
+
+    p = add("picklist", cmd_picklist, "the pick list of a library, in shelf order")
+    p.add_argument("--library", required=True, metavar="LIB")
+
+    p = add("holdshelf", cmd_holdshelf, "the items on the hold shelf of a desk")
+    p.add_argument("--at", metavar="DESK")
+
+    p = add("missing", cmd_missing, "mark an item Missing (or --lost)")
+    p.add_argument("barcode")
+    p.add_argument("--lost", action="store_true")
+    p.add_argument("--at", metavar="PLACE")
+
+    p = add("settings", cmd_settings, "show or set this workstation's operator and sticky Scan In settings")
+    p.add_argument("--set-operator", metavar="ID")
+    p.add_argument("--at", metavar="PLACE", help="Currently At")
+    p.add_argument("--status", help="Set Status To ('' clears it)")
+    p.add_argument("--done", choices=["yes", "no"])
+
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func = getattr(args, "func", None)
+    try:
+        rt = Runtime(args)
+        if func is None:
+            return cmd_app(rt)
+        return int(func(rt))
+    except LibdeskError as exc:
+        print(f"libdesk: {exc.message}", file=sys.stderr)
+        return Exit.USER_ERROR
+    except KeyboardInterrupt:
+        print("libdesk: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return Exit.OK
+    except Exception as exc:  # a bug: one line for the person, the traceback in a log file
+        return _internal_error(exc)
+
+
+def _internal_error(exc: BaseException) -> int:
+    from libdesk import config
+
+    log = None
+    try:
+        log = config.data_dir() / "libdesk-error.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with open(log, "a", encoding="utf-8") as fh:
+            fh.write("".join(traceback.format_exception(exc)))
+    except OSError:
+        log = None
+    if os.environ.get("LIBDESK_DEBUG"):
+        traceback.print_exception(exc)
+    where = f" (details in {log})" if log else ""
+    print(f"libdesk: internal error: {type(exc).__name__}: {exc}{where}", file=sys.stderr)
+    return Exit.INTERNAL
+
+
+def entry_point() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry_point()

@@ -1,0 +1,311 @@
+"""The machinery every engine action shares: the action context, items, events, results.
+
+An engine action is ``with action(db, operator, at) as ctx:``: it checks the operator may act
+at the place (W3), opens one write transaction, and gives the action a :class:`Ctx` to read
+and change items through. Every change goes through :meth:`Ctx.update_item` /
+:meth:`Ctx.update_request`, which write the history event (time, operator, place, action,
+before -> after) in the same transaction, so there is no change without its event.
+
+Statements are built once at import and reused: SQLAlchemy caches their compiled form, which
+keeps a scan to a few indexed statements (DESIGN.md, "The engine").
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, case, insert, select, update
+
+from libdesk import clock
+from libdesk.db import Database
+from libdesk.errors import ConcurrentChange, NotFound, NotPermitted
+from libdesk.institution import Institution, Operator, Place
+from libdesk.models import (
+    PROCESS_NAMES,
+    STEP_NAMES,
+    WORK_ORDER_REQUEST,
+    Event,
+    Item,
+    Request,
+)
+
+item_t = Item.__table__
+request_t = Request.__table__
+event_t = Event.__table__
+
+# The columns an action may change on an item; one UPDATE statement writes them all.
+ITEM_STATE = (
+    "process_type", "work_order_type", "department", "status", "transit_to", "hold_shelf",
+    "loan_patron", "loan_due", "current_request_id", "wo_since", "borrowing_id",
+)
+REQUEST_STATE = (
+    "step", "active", "forced", "forced_rank", "pickup", "department", "work_order_type",
+    "note", "expiry", "closed_at", "in_hand",
+)
+
+_SELECT_ITEM_BY_BARCODE = select(item_t).where(item_t.c.barcode == bindparam("barcode"))
+_SELECT_ITEM_BY_ID = select(item_t).where(item_t.c.id == bindparam("id"))
+_UPDATE_ITEM = (
+    update(item_t)
+    .where(item_t.c.id == bindparam("_id"), item_t.c.version == bindparam("_version"))
+    .values({**{c: bindparam(c) for c in ITEM_STATE}, "version": bindparam("_new_version"),
+             "updated_at": bindparam("_now")})
+)
+_SELECT_REQUEST = select(request_t).where(request_t.c.id == bindparam("id"))
+_UPDATE_REQUEST = (
+    update(request_t).where(request_t.c.id == bindparam("_id"))
+    .values({c: bindparam(c) for c in REQUEST_STATE})
+)
+_INSERT_REQUEST = insert(request_t)
+_INSERT_EVENT = insert(event_t)
+
+# Queue order (Q1): forced first in the order they were forced, then by policy, then by
+# placement. Two statements, one per policy, each built once.
+_KIND_RANK = case((request_t.c.kind == WORK_ORDER_REQUEST, 0), else_=1)
+_QUEUE_BASE = select(request_t).where(request_t.c.item_id == bindparam("item_id"), request_t.c.active.is_(True))
+_QUEUE_EQUAL = _QUEUE_BASE.order_by(
+    request_t.c.forced.desc(), request_t.c.forced_rank, request_t.c.placed_at, request_t.c.id
+)
+_QUEUE_WO_FIRST = _QUEUE_BASE.order_by(
+    request_t.c.forced.desc(), request_t.c.forced_rank, _KIND_RANK, request_t.c.placed_at, request_t.c.id
+)
+
+
+def queue_statement(institution: Institution):  # type: ignore[no-untyped-def]
+    return _QUEUE_EQUAL if institution.policy.work_orders_equal_patron_requests else _QUEUE_WO_FIRST
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return value
+
+
+@dataclass
+class Result:
+    """What an engine action did, for a person (``message``) and for scripts (the rest)."""
+
+    message: str
+    barcode: str | None = None
+    destination: str | None = None
+    """Where the item goes next: a place code, or None (reshelve, stays, no item)."""
+    next_step: str | None = None
+    """hold_shelf | transit | reshelve | in_process | stays | loan | ... (None when not about an item)."""
+    item: dict[str, Any] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "barcode": self.barcode,
+            "message": self.message,
+            "destination": self.destination,
+            "next_step": self.next_step,
+            "item": self.item,
+        }
+        out.update(self.extra)
+        return out
+
+
+class Ctx:
+    """One action in one transaction: who, where, when, and the connection."""
+
+    def __init__(self, db: Database, conn: Connection, operator: Operator, place: Place | None) -> None:
+        self.db = db
+        self.inst = db.institution
+        self.conn = conn
+        self.operator = operator
+        self.place = place
+        self.now = clock.now()
+        self.today = self.now.date()
+
+    # -- items -------------------------------------------------------------------------
+    def item(self, barcode: str) -> dict[str, Any]:
+        """The item with this barcode, as a mutable dict.
+
+        Raises:
+            NotFound: no item has this barcode.
+        """
+        row = self.conn.execute(_SELECT_ITEM_BY_BARCODE, {"barcode": barcode}).first()
+        if row is None:
+            raise NotFound(f"No item with barcode {barcode!r}")
+        return dict(row._mapping)
+
+    def item_by_id(self, item_id: int) -> dict[str, Any]:
+        row = self.conn.execute(_SELECT_ITEM_BY_ID, {"id": item_id}).first()
+        if row is None:
+            raise NotFound(f"No item with id {item_id}")
+        return dict(row._mapping)
+
+    def update_item(self, item: dict[str, Any], action: str, message: str = "", **changes: Any) -> None:
+        """Apply ``changes`` to the item and record the event (even when nothing differs:
+        a same-status move is still a move, W1).
+
+        Raises:
+            ConcurrentChange: another desk changed the item since it was read.
+        """
+        # The event names what changed; a move that changes nothing (same status again)
+        # is still recorded with the fields it set (W1: Alma misses those, we do not).
+        changed = {k: v for k, v in changes.items() if item[k] != v} or changes
+        before = {k: _jsonable(item[k]) for k in changed}
+        item.update(changes)
+        params = {c: item[c] for c in ITEM_STATE}
+        params.update(_id=item["id"], _version=item["version"], _new_version=item["version"] + 1, _now=self.now)
+        result = self.conn.execute(_UPDATE_ITEM, params)
+        if result.rowcount != 1:
+            raise ConcurrentChange(
+                f"Item {item['barcode']} was changed at another desk a moment ago; scan it again to see where it is now"
+            )
+        item["version"] += 1
+        self.event(action, item=item, before=before, after={k: _jsonable(v) for k, v in changed.items()}, message=message)
+
+    # -- requests ----------------------------------------------------------------------
+    def request(self, request_id: int) -> dict[str, Any]:
+        row = self.conn.execute(_SELECT_REQUEST, {"id": request_id}).first()
+        if row is None:
+            raise NotFound(f"No request with id {request_id}")
+        return dict(row._mapping)
+
+    def queue(self, item_id: int) -> list[dict[str, Any]]:
+        """The item's active requests in queue order (Q1)."""
+        rows = self.conn.execute(queue_statement(self.inst), {"item_id": item_id}).all()
+        return [dict(r._mapping) for r in rows]
+
+    def insert_request(self, item: dict[str, Any], message: str = "", **values: Any) -> dict[str, Any]:
+        values.setdefault("placed_at", self.now)
+        values.setdefault("creator", self.operator.id)
+        values["item_id"] = item["id"]
+        new_id = self.conn.execute(_INSERT_REQUEST, values).inserted_primary_key[0]
+        req = self.request(new_id)
+        after = {k: _jsonable(req[k]) for k in ("kind", "patron", "pickup", "work_order_type", "department",
+                                                "note", "step", "in_hand")}
+        self.event("request_placed", item=item, request_id=new_id, after=after, message=message)
+        return req
+
+    def update_request(self, req: dict[str, Any], action: str, item: dict[str, Any] | None = None,
+                       message: str = "", **changes: Any) -> None:
+        changed = {k: v for k, v in changes.items() if req[k] != v} or changes
+        before = {k: _jsonable(req[k]) for k in changed}
+        req.update(changes)
+        params = {c: req[c] for c in REQUEST_STATE}
+        params["_id"] = req["id"]
+        self.conn.execute(_UPDATE_REQUEST, params)
+        self.event(action, item=item, item_id=req["item_id"], request_id=req["id"], before=before,
+                   after={k: _jsonable(v) for k, v in changed.items()}, message=message)
+
+    # -- events ------------------------------------------------------------------------
+    def event(self, action: str, *, item: dict[str, Any] | None = None, item_id: int | None = None,
+              request_id: int | None = None, borrowing_id: int | None = None,
+              before: dict[str, Any] | None = None, after: dict[str, Any] | None = None, message: str = "") -> None:
+        self.conn.execute(_INSERT_EVENT, {
+            "at": self.now,
+            "operator": self.operator.id,
+            "place": self.place.code if self.place else None,
+            "action": action,
+            "item_id": item["id"] if item is not None else item_id,
+            "request_id": request_id,
+            "borrowing_id": borrowing_id,
+            "barcode": item["barcode"] if item is not None else None,
+            "before": json.dumps(before, sort_keys=True) if before is not None else None,
+            "after": json.dumps(after, sort_keys=True) if after is not None else None,
+            "message": message,
+        })
+
+    # -- words -------------------------------------------------------------------------
+    def place_name(self, code: str | None) -> str:
+        return self.inst.place_name(code)
+
+    def view(self, item: dict[str, Any]) -> dict[str, Any]:
+        return item_view(self.inst, item, self.queue(item["id"]))
+
+
+@contextmanager
+def action(db: Database, operator: str, at: str | None = None, *, need_place: bool = False) -> Iterator[Ctx]:
+    """Run one engine action in one write transaction.
+
+    Raises:
+        NotFound: unknown operator or place.
+        NotPermitted: the operator may not act at ``at`` (W3).
+    """
+    op = db.institution.operator(operator)
+    place = None
+    if at is not None:
+        place = db.institution.place(at)
+        if not op.may_act_at(place.code):
+            raise NotPermitted(f"Operator {op.id} may not act at {place.name} ({place.code})")
+    elif need_place:
+        raise NotPermitted("This action needs a place (a desk or department, --at)")
+    with db.write() as conn:
+        yield Ctx(db, conn, op, place)
+
+
+def base_status(item: dict[str, Any]) -> str:
+    return "in_place" if item["process_type"] is None else "not_in_place"
+
+
+def request_view(inst: Institution, req: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": req["id"],
+        "kind": req["kind"],
+        "patron": req["patron"],
+        "forced": bool(req["forced"]),
+        "step": req["step"],
+        "step_name": STEP_NAMES.get(req["step"], req["step"]),
+        "pickup": req["pickup"],
+        "work_order_type": req["work_order_type"],
+        "department": req["department"],
+        "creator": req["creator"],
+        "note": req["note"],
+        "in_hand": bool(req["in_hand"]),
+        "placed_at": _jsonable(req["placed_at"]),
+        "expiry": _jsonable(req["expiry"]),
+        "active": bool(req["active"]),
+    }
+
+
+def item_view(inst: Institution, item: dict[str, Any], queue: list[dict[str, Any]]) -> dict[str, Any]:
+    """The item as ``item show --json`` gives it (SPEC section 1)."""
+    loan = None
+    if item["loan_patron"] is not None:
+        loan = {"patron": item["loan_patron"], "due": _jsonable(item["loan_due"])}
+    wo_type = item["work_order_type"]
+    process = item["process_type"]
+    return {
+        "barcode": item["barcode"],
+        "title": item["title"],
+        "author": item["author"],
+        "call_number": item["call_number"],
+        "material_type": item["material_type"],
+        "library": item["library"],
+        "location": item["location"],
+        "base_status": base_status(item),
+        "process_type": process,
+        "process_name": _process_label(inst, item),
+        "work_order_type": wo_type,
+        "department": item["department"],
+        "status": item["status"],
+        "transit_to": item["transit_to"],
+        "hold_shelf": item["hold_shelf"],
+        "loan": loan,
+        "in_department_since": _jsonable(item["wo_since"]),
+        "home": inst.home_desk(item["library"], item["location"]).code,
+        "requests": [request_view(inst, r) for r in queue],
+    }
+
+
+def _process_label(inst: Institution, item: dict[str, Any]) -> str:
+    """As Alma shows it: "Technical Services Work Order (Cataloging)"."""
+    process = item["process_type"]
+    if process is None:
+        return "In place"
+    if process == "work_order":
+        wo = inst.work_order_types.get(item["work_order_type"] or "")
+        name = wo.name if wo else item["work_order_type"]
+        return f"{name} Work Order ({item['status']})" if item["status"] else f"{name} Work Order"
+    if process == "transit":
+        return f"In transit to {inst.place_name(item['transit_to'])}"
+    return PROCESS_NAMES.get(process, process)

@@ -1,0 +1,211 @@
+"""Database: engine creation, SQLite pragmas, schema, the institution copy, transactions.
+
+One :class:`Database` wraps a SQLAlchemy engine (SQLite file by default, PostgreSQL through a
+URL) and the institution read from the database itself. Writers open their transaction with
+``BEGIN IMMEDIATE`` on SQLite: with a plain ``BEGIN`` two desks writing at once failed with
+"database is locked" about 18% of the time (DESIGN.md); with IMMEDIATE the second writer
+waits on the busy timeout instead.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, create_engine, event, insert, select
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlmodel import SQLModel
+
+from libdesk import institution as inst_mod
+from libdesk.errors import ConfigError
+from libdesk.institution import Institution
+from libdesk.models import SCHEMA_VERSION, Meta, Patron
+
+BUSY_TIMEOUT_MS = 10_000
+
+
+def database_url(path_or_url: str | os.PathLike[str]) -> str:
+    """A SQLAlchemy URL for a file path or a URL given as is."""
+    text = os.fspath(path_or_url)
+    if "://" in text:
+        return text
+    return f"sqlite:///{Path(text).expanduser().resolve()}"
+
+
+def describe(url: str) -> str:
+    """The database as a person reads it: the SQLite file, or the PostgreSQL host/db."""
+    if url.startswith("sqlite:///"):
+        return url[len("sqlite:///"):]
+    if "@" in url:  # never show a password
+        scheme = url.split("://", 1)[0]
+        return f"{scheme}://{url.rsplit('@', 1)[1]}"
+    return url
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+            # pysqlite's own transaction handling must be off for BEGIN IMMEDIATE to work
+            # (SQLAlchemy docs, "Serializable isolation / Savepoints / Transactional DDL").
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Connection) -> None:
+            if conn.get_execution_options().get("libdesk_write"):
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            else:
+                conn.exec_driver_sql("BEGIN")
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+class Database:
+    """An open libdesk database and the institution it was set up with."""
+
+    def __init__(self, url: str, engine: Engine, institution: Institution) -> None:
+        self.url = url
+        self.engine = engine
+        self.institution = institution
+
+    @property
+    def description(self) -> str:
+        return describe(self.url)
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """One write transaction (BEGIN IMMEDIATE on SQLite); rolls back on any error."""
+        with self.engine.connect().execution_options(libdesk_write=True) as conn:
+            with _friendly_db_errors(self.url):
+                with conn.begin():
+                    yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read-only transaction."""
+        with self.engine.connect() as conn:
+            with _friendly_db_errors(self.url):
+                with conn.begin():
+                    yield conn
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+@contextmanager
+def _friendly_db_errors(url: str) -> Iterator[None]:
+    try:
+        yield
+    except OperationalError as exc:
+        msg = str(exc.orig) if exc.orig is not None else str(exc)
+        if "locked" in msg or "busy" in msg:
+            raise ConfigError(f"The database is busy (another desk is writing); try again: {describe(url)}") from None
+        if "readonly" in msg or "read-only" in msg:
+            raise ConfigError(f"The database file is read-only: {describe(url)}") from None
+        if "unable to open" in msg:
+            raise ConfigError(f"Cannot open the database file: {describe(url)}") from None
+        raise
+
+
+def _check_sqlite_path(url: str, create: bool) -> None:
+    if not url.startswith("sqlite:///"):
+        return
+    path = Path(url[len("sqlite:///"):])
+    if path.exists():
+        if path.is_dir():
+            raise ConfigError(f"{path}: is a directory, not a database file")
+        if not os.access(path, os.R_OK | os.W_OK):
+            raise ConfigError(f"{path}: the database file is not readable and writable")
+        return
+    if not create:
+        raise ConfigError(f"{path}: no database here; run `libdesk init` (or `libdesk init --demo`) first")
+    parent = path.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"{parent}: cannot create the database folder: {exc.strerror}") from None
+    if not os.access(parent, os.W_OK):
+        raise ConfigError(f"{parent}: the folder is not writable, so the database cannot be created there")
+
+
+def open_database(path_or_url: str | os.PathLike[str]) -> Database:
+    """Open an existing libdesk database.
+
+    Raises:
+        ConfigError: no database there, unreadable, not a libdesk database, or too new.
+    """
+    url = database_url(path_or_url)
+    _check_sqlite_path(url, create=False)
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            rows = dict(conn.execute(select(Meta.key, Meta.value)).all())  # type: ignore[call-overload]
+    except (OperationalError, DBAPIError) as exc:
+        engine.dispose()
+        raise ConfigError(f"{describe(url)}: not a libdesk database ({exc.orig})") from None
+    version = int(rows.get("schema_version", "0"))
+    if version > SCHEMA_VERSION:
+        engine.dispose()
+        raise ConfigError(f"{describe(url)}: made by a newer libdesk (schema {version}); upgrade libdesk")
+    if "institution" not in rows:
+        engine.dispose()
+        raise ConfigError(f"{describe(url)}: not a libdesk database (no institution); run `libdesk init`")
+    institution = inst_mod.parse(rows["institution"], f"{describe(url)} (stored institution)")
+    _upgrade(engine, version)
+    return Database(url, engine, institution)
+
+
+def create_database(path_or_url: str | os.PathLike[str], institution: Institution) -> Database:
+    """Create the schema and store the institution; refuses a database that already has one.
+
+    Raises:
+        ConfigError: the path is unusable or the database is already set up.
+    """
+    url = database_url(path_or_url)
+    _check_sqlite_path(url, create=True)
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            existing = conn.dialect.has_table(conn, "meta")
+        if existing:
+            engine.dispose()
+            raise ConfigError(f"{describe(url)}: already set up; remove it first or use another --db")
+        SQLModel.metadata.create_all(engine)
+        _create_extras(engine)
+        with engine.connect().execution_options(libdesk_write=True) as conn, conn.begin():
+            conn.execute(insert(Meta.__table__), [
+                {"key": "schema_version", "value": str(SCHEMA_VERSION)},
+                {"key": "institution", "value": institution.source},
+            ])
+            if institution.patrons:
+                conn.execute(insert(Patron.__table__), [
+                    {"id": p.id, "name": p.name, "pseudo": p.pseudo, "active": True} for p in institution.patrons
+                ])
+    except OperationalError as exc:
+        engine.dispose()
+        raise ConfigError(f"{describe(url)}: cannot create the database: {exc.orig}") from None
+    return Database(url, engine, institution)
+
+
+def _create_extras(engine: Engine) -> None:
+    """Indexes SQLModel cannot express."""
+    with engine.begin() as conn:
+        # The in-process list of a department is read by (department, status).
+        conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_item_dept_status ON item (department, status)")
+        conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_request_active_step ON request (active, step)")
+
+
+def _upgrade(engine: Engine, version: int) -> None:
+    """Bring an older schema up to date (nothing yet: version 1 is the first)."""
+    return None

@@ -1,0 +1,59 @@
+"""One exception family for user errors.
+
+Every error a desk worker can cause (an unknown barcode, a scan at the wrong desk, a broken
+file) raises a :class:`LibdeskError` subclass whose message is one line a person can act on.
+The engine raises them before anything is written or inside the transaction, which then
+rolls back, so a user error never changes the database. The CLI turns them into exit code 1
+and one line on stderr; the app shows them in red.
+"""
+
+from __future__ import annotations
+
+
+class LibdeskError(Exception):
+    """A user error: clear message, nothing changed."""
+
+    kind = "error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class NotFound(LibdeskError):
+    """An unknown barcode, request, patron, place, type or operator."""
+
+    kind = "not_found"
+
+
+class NotPermitted(LibdeskError):
+    """The operator may not act here, or the place is the wrong kind for the action."""
+
+    kind = "not_permitted"
+
+
+class InvalidInput(LibdeskError):
+    """Input that cannot be used: a bad status, date, CSV row or barcode."""
+
+    kind = "invalid_input"
+
+
+class WrongState(LibdeskError):
+    """The action does not fit the item's or request's current state."""
+
+    kind = "wrong_state"
+
+
+class ConcurrentChange(LibdeskError):
+    """Another desk changed the same item first; the action was not applied."""
+
+    kind = "concurrent_change"
+
+
+class ConfigError(LibdeskError):
+    """A broken institution or settings file, or an unusable database path."""
+
+    kind = "config"

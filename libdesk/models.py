@@ -1,0 +1,159 @@
+"""SQLModel tables.
+
+SQLModel defines the schema and serves ordinary reads and edits; the hot paths (a scan, bulk
+actions, imports) use SQLAlchemy Core statements on the same ``__table__`` objects, built once
+(DESIGN.md: the ORM costs about 4x Core per scan).
+
+An item's whole state is on its row: the process it is in (``process_type``), the work order
+(type, department, status), where it travels (``transit_to``), its loan, and the request it
+is currently serving (``current_request_id``). ``base_status`` is derived: In place when the
+item is in no process.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Column, DateTime, Index, Text
+from sqlmodel import Field, SQLModel
+
+SCHEMA_VERSION = 1
+
+# Process types (item show --json values).
+LOAN = "loan"
+TRANSIT = "transit"
+WORK_ORDER = "work_order"
+HOLD_SHELF = "hold_shelf"
+ACQUISITION = "acquisition"
+RESOURCE_SHARING = "resource_sharing"
+MISSING = "missing"
+LOST = "lost"
+PROCESS_TYPES = (LOAN, TRANSIT, WORK_ORDER, HOLD_SHELF, ACQUISITION, RESOURCE_SHARING, MISSING, LOST)
+PROCESS_NAMES = {
+    LOAN: "Loan",
+    TRANSIT: "Transit",
+    WORK_ORDER: "Work Order",
+    HOLD_SHELF: "Hold Shelf",
+    ACQUISITION: "Acquisition",
+    RESOURCE_SHARING: "Resource Sharing Request",
+    MISSING: "Missing",
+    LOST: "Lost",
+}
+
+# Request kinds and workflow steps.
+PATRON = "patron"
+WORK_ORDER_REQUEST = "work_order"
+WAITING = "waiting"
+PICKUP_FROM_SHELF = "pickup_from_shelf"
+WAITING_FOR_REMOTE_STORAGE = "waiting_for_remote_storage"
+TRANSIT_ITEM = "transit_item"
+IN_PROCESS = "in_process"
+ON_HOLD_SHELF = "on_hold_shelf"
+COMPLETED = "completed"
+CANCELLED = "cancelled"
+STEP_NAMES = {
+    WAITING: "Waiting in queue",
+    PICKUP_FROM_SHELF: "Pickup From Shelf",
+    WAITING_FOR_REMOTE_STORAGE: "Waiting for Remote Storage",
+    TRANSIT_ITEM: "Transit Item",
+    IN_PROCESS: "In Process",
+    ON_HOLD_SHELF: "On Hold Shelf",
+    COMPLETED: "Completed",
+    CANCELLED: "Cancelled",
+}
+ACTIVE_STEPS = (WAITING, PICKUP_FROM_SHELF, WAITING_FOR_REMOTE_STORAGE, TRANSIT_ITEM, IN_PROCESS, ON_HOLD_SHELF)
+
+
+class Item(SQLModel, table=True):
+    """A physical item."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    barcode: str = Field(unique=True, index=True)
+    title: str = ""
+    author: str = ""
+    call_number: str = ""
+    material_type: str = "BOOK"
+    library: str = Field(index=True)
+    location: str = ""
+    process_type: str | None = Field(default=None, index=True)
+    work_order_type: str | None = None
+    department: str | None = Field(default=None, index=True)
+    status: str | None = None
+    transit_to: str | None = None
+    hold_shelf: str | None = None
+    loan_patron: str | None = Field(default=None, index=True)
+    loan_due: date | None = None
+    current_request_id: int | None = None
+    wo_since: datetime | None = Field(default=None, sa_type=DateTime)
+    """When the item arrived in its current department (Days in Department)."""
+    borrowing_id: int | None = None
+    version: int = 1
+    created_at: datetime | None = Field(default=None, sa_type=DateTime)
+    updated_at: datetime | None = Field(default=None, sa_type=DateTime)
+
+
+class Request(SQLModel, table=True):
+    """A patron request or a work-order request on an item."""
+
+    __table_args__ = (Index("ix_request_item_active", "item_id", "active"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="item.id")
+    kind: str
+    patron: str | None = Field(default=None, index=True)
+    pickup: str | None = None
+    work_order_type: str | None = None
+    department: str | None = None
+    note: str = ""
+    in_hand: bool = False
+    step: str = Field(default=WAITING, index=True)
+    active: bool = True
+    forced: bool = False
+    forced_rank: int | None = None
+    placed_at: datetime = Field(sa_type=DateTime)
+    creator: str
+    expiry: date | None = None
+    closed_at: datetime | None = Field(default=None, sa_type=DateTime)
+
+
+class Event(SQLModel, table=True):
+    """One change: who, where, when, what, before and after."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_type=DateTime)
+    operator: str
+    place: str | None = None
+    action: str
+    item_id: int | None = Field(default=None, index=True)
+    request_id: int | None = Field(default=None, index=True)
+    borrowing_id: int | None = Field(default=None, index=True)
+    barcode: str | None = None
+    before: str | None = Field(default=None, sa_column=Column(Text))
+    after: str | None = Field(default=None, sa_column=Column(Text))
+    message: str = ""
+
+
+class Patron(SQLModel, table=True):
+    id: str = Field(primary_key=True)
+    name: str = ""
+    pseudo: bool = False
+    active: bool = True
+
+
+class Notice(SQLModel, table=True):
+    """A notice to a patron (recall / due date change, hold available, cancellation)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_type=DateTime)
+    patron: str = Field(index=True)
+    kind: str
+    item_id: int | None = None
+    request_id: int | None = None
+    text: str = ""
+
+
+class Meta(SQLModel, table=True):
+    """Key/value facts about the database: schema version, the institution file's text."""
+
+    key: str = Field(primary_key=True)
+    value: str = ""
