@@ -18,7 +18,7 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
-from libdesk.errors import ConfigError, LibdeskError
+from libdesk.errors import LibdeskError
 
 
 class Exit(IntEnum):
@@ -258,12 +258,15 @@ def cmd_scan(rt: Runtime) -> int:
     from libdesk import scan
 
     at = _need_place(rt, rt.args.at)
+    status, done = rt.args.status, rt.args.done
+    if at == rt.settings.currently_at:  # the sticky settings go with the sticky place (S1)
+        status = rt.settings.status if status is None and not done else status
+        done = rt.settings.done if done is None else done
     failed = 0
     results = []
     for barcode in rt.args.barcodes:
         try:
-            result = scan.scan_in(rt.db, barcode, at=at, operator=rt.operator, status=rt.args.status,
-                                  done=rt.args.done)
+            result = scan.scan_in(rt.db, barcode, at=at, operator=rt.operator, status=status, done=bool(done))
         except LibdeskError as exc:
             if len(rt.args.barcodes) == 1:
                 raise
@@ -390,8 +393,19 @@ def cmd_settings(rt: Runtime) -> int:
         if place.is_desk:
             settings.status, settings.done = None, False
     if rt.args.status is not None:
+        if rt.args.status:
+            if settings.currently_at is None:
+                raise LibdeskError("Set Currently At (--at) before a status")
+            place = rt.db.institution.place(settings.currently_at)
+            if not place.is_department:
+                raise LibdeskError(f"{place.name} is a circulation desk: it sets no work-order status")
+            statuses = rt.db.institution.work_order_types[place.work_order_type or ""].statuses
+            if rt.args.status not in statuses:
+                raise LibdeskError(f"{rt.args.status!r} is not a status at {place.code}: {', '.join(statuses)}")
         settings.status, changed = (rt.args.status or None), True
     if rt.args.done is not None:
+        if rt.args.done == "yes" and not rt.db.institution.place(settings.currently_at or "").is_department:
+            raise LibdeskError("Done is set only at a department (Currently At)")
         settings.done, changed = rt.args.done == "yes", True
     if changed:
         config.save_settings(settings)
@@ -489,7 +503,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("barcodes", nargs="+", metavar="BARCODE")
     p.add_argument("--at", metavar="PLACE", help="Currently At (else the settings file)")
     p.add_argument("--status", help="Set Status To (departments)")
-    p.add_argument("--done", action="store_true", help="Done = Yes (departments)")
+    p.add_argument("--done", action=argparse.BooleanOptionalAction, default=None,
+                   help="Done = Yes / No (departments; default: the sticky setting at Currently At, else No)")
 
     p = add("workorder", cmd_workorder, "the row action Work Order: request a work order on an item")
     p.add_argument("barcode")

@@ -185,9 +185,19 @@ class Institution:
 
 # -- loading ------------------------------------------------------------------------------
 
+def data_path(name: str) -> Path:
+    """A file of ``data/``: installed as ``libdesk.data``; when libdesk is imported straight
+    from a source checkout (pytest puts the checkout first on sys.path), the checkout's own
+    ``data/`` folder."""
+    try:
+        return Path(str(resources.files("libdesk.data").joinpath(name)))
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parent.parent / "data" / name
+
+
 def demo_path() -> Path:
-    """The shipped demo institution file (inside the installed package)."""
-    return Path(str(resources.files("libdesk.data").joinpath("demo.toml")))
+    """The shipped demo institution file."""
+    return data_path("demo.toml")
 
 
 def load_file(path: str | Path) -> Institution:

@@ -1,0 +1,54 @@
+"""CSV import: all or nothing, errors name line and column."""
+
+from __future__ import annotations
+
+import pytest
+
+from libdesk import importing, queries
+from libdesk.errors import InvalidInput
+from tests.conftest import db_fingerprint
+
+HEADER = "barcode,title,author,call_number,material_type,library,location\n"
+
+
+def write(tmp_path, body, header=HEADER, name="items.csv"):
+    path = tmp_path / name
+    path.write_text(header + body, encoding="utf-8")
+    return path
+
+
+def test_import_items_and_acquisitions(db, tmp_path):
+    path = write(tmp_path, 'N1,"Title, with comma",A,QA1,BOOK,WID,WID-STACKS,\nN2,T2,A,QA2,BOOK,LAW,HD,acquisition\n',
+                 header=HEADER.strip() + ",process_type\n")
+    assert importing.import_items(db, path, operator="admin")["imported"] == 2
+    assert queries.item_show(db, "N1")["title"] == "Title, with comma"
+    assert queries.item_show(db, "N2")["process_type"] == "acquisition"
+
+
+@pytest.mark.parametrize(("body", "where"), [
+    ("N1,T,A,QA1,BOOK,WID,WID-STACKS\nN2,T,A,QA2,BOOK,XXX,WID-STACKS\n", "line 3, column library"),
+    ("N1,T,A,QA1,BOOK,WID,WID-STACKS\nN1,T,A,QA2,BOOK,WID,WID-STACKS\n", "line 3, column barcode"),
+    ("N1,T,A,QA1,BOOK,WID,NOWHERE\n", "line 2, column location"),
+    ("N1,T,A,QA1,BOOK,WID\n", "line 2: 6 fields"),
+    (",T,A,QA1,BOOK,WID,WID-STACKS\n", "line 2, column barcode"),
+    ("N1,,A,QA1,BOOK,WID,WID-STACKS\n", "line 2, column title"),
+    ("N1,T,A,QA1,BOOK,LAW,WID-STACKS\n", "line 2, column location"),
+    ("W01,T,A,QA1,BOOK,WID,WID-STACKS\n", "'W01' already exists"),
+])
+def test_bad_row_rejects_whole_file(db, tmp_path, body, where):
+    path = write(tmp_path, body)
+    before = db_fingerprint(db)
+    with pytest.raises(InvalidInput) as info:
+        importing.import_items(db, path, operator="admin")
+    assert where in str(info.value) and str(path) in str(info.value)
+    assert db_fingerprint(db) == before
+
+
+def test_not_utf8_and_missing_header(db, tmp_path):
+    path = tmp_path / "latin1.csv"
+    path.write_bytes(HEADER.encode() + "N1,Caf\xe9,A,QA1,BOOK,WID,WID-STACKS\n".encode("latin-1"))
+    with pytest.raises(InvalidInput, match="line 2: not UTF-8"):
+        importing.import_items(db, path, operator="admin")
+    path = write(tmp_path, "N1,T,A,QA1,BOOK,WID,WID-STACKS\n", header="barcode,title\n")
+    with pytest.raises(InvalidInput, match="line 1: missing column"):
+        importing.import_items(db, path, operator="admin")

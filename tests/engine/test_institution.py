@@ -1,0 +1,79 @@
+"""The institution file: the shipped demo is SPEC section 0; broken files are refused with
+the file, the key and what is wrong."""
+
+from __future__ import annotations
+
+import pytest
+
+from libdesk import institution
+from libdesk.errors import ConfigError
+
+
+def demo_text() -> str:
+    return institution.demo_path().read_text(encoding="utf-8")
+
+
+def test_demo_matches_spec_section_0(inst):
+    assert set(inst.libraries) == {"WID", "LAW", "HD"}
+    assert {c: t.statuses for c, t in inst.work_order_types.items()} == {
+        "TS": ("Cataloging", "Processing", "Shelf Prep"),
+        "PRES": ("Assessment", "Pocket", "Repair", "Rehousing", "Unknown Substance"),
+        "WPC": ("Survey", "Treatment", "Housing"),
+        "IMG": ("Queued", "Imaging", "Quality Review"),
+        "BD": ("Received", "Processing"),
+        "ILL": ("Received", "Processing"),
+        "SCP": ("Review", "Scanning"),
+    }
+    depts = {p.code: (p.work_order_type, p.library, p.days) for p in inst.places.values() if p.is_department}
+    assert depts == {
+        "ITS625": ("TS", "WID", 14), "ITSLAW": ("TS", "LAW", 14), "JUD": ("TS", "WID", 14),
+        "CCWID": ("PRES", "WID", 30), "CCLAW": ("PRES", "LAW", 30), "WPC": ("WPC", "WID", 60),
+        "IMG": ("IMG", "WID", 21), "BD": ("BD", "WID", 7), "ILL": ("ILL", "WID", 7), "SCP": ("SCP", "WID", 30),
+    }
+    assert inst.places["WID-CIRC"].is_desk and inst.places["LAW-CIRC"].is_desk
+    assert inst.locations["HD"].remote_storage
+    assert inst.policy.work_orders_equal_patron_requests is True
+    ops = {o.id: set(o.places) for o in inst.operators.values()}
+    assert ops["admin"] == {"*"} and ops["circ"] == {"WID-CIRC", "LAW-CIRC"} and ops["cc"] == {"CCWID"}
+    assert ops["its"] == {"ITS625", "ITSLAW"} and ops["jud"] == {"JUD"} and ops["rs"] == {"ILL", "BD"}
+    assert "borrowing" in inst.operators["rs"].roles
+    patrons = {p.id for p in inst.patrons}
+    assert {"P0001", "P0040", "PSEUDO-TS"} <= patrons
+    assert [p for p in inst.patrons if p.pseudo][0].id == "PSEUDO-TS"
+
+
+def test_home_desk_of_remote_item_is_the_depository(inst):
+    assert inst.home_desk("WID", "HD").code == "HD"
+    assert inst.home_desk("LAW", "LAW-STACKS").code == "LAW-CIRC"
+
+
+@pytest.mark.parametrize(("change", "key", "what"), [
+    (('type = "PRES"', 'type = "NOPE"'), "departments[3].type", "unknown work-order type 'NOPE'"),
+    (('statuses = ["Survey", "Treatment", "Housing"]', "statuses = []"), "work_order_types[2].statuses", "no statuses"),
+    (('code = "LAW-CIRC"', 'code = "WID-CIRC"'), "desks[1].code", "duplicate place code 'WID-CIRC'"),
+    (('code = "ITSLAW"', 'code = "ITS625"'), "departments[1].code", "duplicate place code 'ITS625'"),
+    (('code = "LAW"\nname', 'code = "WID"\nname'), "libraries[1].code", "duplicate library code 'WID'"),
+    (("days = 60", 'days = "sixty"'), "departments[5].days", "must be int"),
+    (('places = ["CCWID"]', 'places = ["NOWHERE"]'), "operators[2].places", "unknown place 'NOWHERE'"),
+    (("recall_days = 7", "recall_dayz = 7"), "policy.recall_dayz", "unknown setting"),
+    (('desk = "HD"\n', ""), "locations[3].desk", "remote-storage location needs"),
+])
+def test_broken_institution_is_refused_with_file_key_and_reason(tmp_path, change, key, what):
+    old, new = change
+    text = demo_text()
+    assert old in text
+    path = tmp_path / "broken.toml"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        institution.load_file(path)
+    message = str(info.value)
+    assert str(path) in message and key in message and what in message
+
+
+def test_not_toml_and_missing_file(tmp_path):
+    path = tmp_path / "x.toml"
+    path.write_text("[[libraries]\ncode=", encoding="utf-8")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        institution.load_file(path)
+    with pytest.raises(ConfigError, match="not found"):
+        institution.load_file(tmp_path / "missing.toml")
