@@ -160,6 +160,8 @@ def cmd_import(rt: Runtime) -> int:
     if rt.args.kind == "items":
         progress = _progress_for(rt.args.file) if not rt.json and sys.stderr.isatty() else None
         result = importing.import_items(rt.db, rt.args.file, operator=rt.operator, progress=progress)
+    elif rt.args.kind == "loans":
+        result = importing.import_loans(rt.db, rt.args.file, operator=rt.operator)
     else:
         result = importing.import_patrons(rt.db, rt.args.file, operator=rt.operator)
     rt.emit(result, f"Imported {result['imported']} {rt.args.kind} from {result['file']}")
@@ -167,24 +169,12 @@ def cmd_import(rt: Runtime) -> int:
 
 
 def _progress_for(path: str) -> Callable[[int], None] | None:
-    """A rich progress bar on stderr for large imports (rich loads only for this)."""
     try:
-        total = max(sum(1 for _ in open(path, "rb")) - 1, 0)
+        with open(path, "rb") as fh:
+            total = max(sum(1 for _ in fh) - 1, 0)
     except OSError:
         return None
-    if total < 20_000:
-        return None
-    from rich.progress import Progress
-
-    progress = Progress(transient=True)
-    task = progress.add_task("Importing", total=total)
-    progress.start()
-
-    def advance(n: int) -> None:
-        progress.advance(task, n)
-        if progress.tasks[0].completed >= total:
-            progress.stop()
-    return advance
+    return _progress(total, "Importing")
 
 
 def cmd_item_show(rt: Runtime) -> int:
@@ -415,6 +405,123 @@ def cmd_settings(rt: Runtime) -> int:
     return 0
 
 
+def _inprocess_filter(rt: Runtime) -> Any:
+    from libdesk.queries import InProcessFilter
+
+    return InProcessFilter(department=_need_place(rt, rt.args.at), status=rt.args.status, library=rt.args.library,
+                           requested=True if rt.args.requested else None, search=rt.args.search)
+
+
+def cmd_inprocess(rt: Runtime) -> int:
+    """Manage In Process Items: the list, or a bulk Change Status / Done."""
+    from libdesk import queries, workorders
+
+    sub = getattr(rt.args, "inprocess_command", None)
+    if sub is None:
+        flt = _inprocess_filter(rt)
+        page = queries.inprocess_page(rt.db, flt, sort=rt.args.sort, limit=rt.args.limit)
+        data = {"department": flt.department, "total": page.total, "rows": page.rows}
+        def human() -> str:
+            lines = [f"In process at {flt.department}: {page.total} item(s)"
+                     + (f", first {len(page.rows)}" if page.total > len(page.rows) else "")]
+            for r in page.rows:
+                flag = " OVERDUE" if r["overdue"] else ""
+                lines.append(f"  {r['barcode']}  {r['status']:<18} {r['days_in_department'] or 0:>4}d  "
+                             f"exp {r['expiry'] or '-':<10}{flag}  req {r['requests']}  {r['title'][:40]}")
+            return "\n".join(lines)
+        rt.emit(data, human)
+        return 0
+    flt = _inprocess_filter(rt)
+    if rt.args.all == bool(rt.args.barcodes):
+        raise LibdeskError("Give the barcodes, or --all for everything matching the filters (not both)")
+    barcodes = queries.inprocess_barcodes(rt.db, flt) if rt.args.all else rt.args.barcodes
+    progress = _progress(len(barcodes), "Working") if not rt.json and sys.stderr.isatty() else None
+    if sub == "change-status":
+        if not rt.args.to:
+            raise LibdeskError("Give the new status: --to STATUS")
+        result = workorders.bulk_change_status(rt.db, flt.department, rt.args.to, barcodes, operator=rt.operator,
+                                               progress=progress)
+    else:
+        result = workorders.bulk_done(rt.db, flt.department, barcodes, operator=rt.operator, progress=progress)
+    rt.emit(result.to_dict(), result.message)
+    return Exit.USER_ERROR if result.failures else Exit.OK
+
+
+def _monitor_filters(rt: Runtime) -> dict[str, str | None]:
+    return {"type": rt.args.type, "owner": rt.args.owner, "pickup": rt.args.pickup,
+            "material_type": rt.args.material_type, "step": rt.args.step, "requested": rt.args.requested}
+
+
+def _since(rt: Runtime) -> Any:
+    from libdesk.requests import parse_date
+
+    return parse_date(rt.args.since) if rt.args.since else None
+
+
+def cmd_monitor(rt: Runtime) -> int:
+    from libdesk import queries
+
+    data = queries.monitor(rt.db, _monitor_filters(rt), since=_since(rt), limit=rt.args.limit)
+    def human() -> str:
+        lines = [f"{data['total']} active request(s)"]
+        for facet, counts in data["facets"].items():
+            lines.append(f"  {facet}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+        for r in data["rows"]:
+            lines.append(f"  #{r['id']:<6} {r['type']:<7} {r['barcode']}  {r['step']:<26} → {r['pickup']:<9} "
+                         f"{r['placed']}  {r['title'][:32]}")
+        return "\n".join(lines)
+    rt.emit(data, human)
+    return 0
+
+
+def cmd_export(rt: Runtime) -> int:
+    """Export a list exactly as shown (same filters, same columns)."""
+    from libdesk import exporting, queries
+
+    what = rt.args.list
+    if what == "inprocess":
+        rows: Any = queries.inprocess_all(rt.db, _inprocess_filter(rt), sort=rt.args.sort)
+        columns = queries.INPROCESS_COLUMNS
+    elif what == "monitor":
+        rows = queries.monitor_all(rt.db, _monitor_filters(rt), since=_since(rt))
+        columns = queries.MONITOR_COLUMNS
+    else:
+        if not rt.args.query:
+            raise LibdeskError("Give the search: libdesk export search QUERY -o FILE")
+        rows = queries.search_all(rt.db, " ".join(rt.args.query))
+        columns = queries.SEARCH_COLUMNS
+    result = exporting.export_rows(rt.args.output, columns, rows)
+    rt.emit(result, f"Exported {result['rows']} row(s) to {result['path']}")
+    return 0
+
+
+def _progress(total: int, label: str) -> Callable[[int], None] | None:
+    """A rich progress bar on stderr for long runs (rich loads only for this)."""
+    if total < 2_000:
+        return None
+    from rich.progress import Progress
+
+    bar = Progress(transient=True)
+    task = bar.add_task(label, total=total)
+    bar.start()
+
+    def advance(n: int) -> None:
+        bar.advance(task, n)
+        if bar.tasks[0].completed >= total:
+            bar.stop()
+    return advance
+
+
+def cmd_request_history(rt: Runtime) -> int:
+    from libdesk import requests
+
+    events = requests.audit_trail(rt.db, rt.args.id)
+    rt.emit({"request": rt.args.id, "events": events},
+            lambda: "\n".join(f"{e['at']}  {e['operator']:<8} {e['place'] or '-':<9} {e['action']}  {e['message']}"
+                              for e in events))
+    return 0
+
+
 # -- formatting --------------------------------------------------------------------------------
 
 def format_queue(queue: list[dict[str, Any]]) -> str:
@@ -470,8 +577,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("overview", cmd_overview, "counts of items by process and what to try")
 
-    p = add("import", cmd_import, "bulk load items or patrons from CSV (all or nothing)")
-    p.add_argument("kind", choices=["items", "patrons"])
+    p = add("import", cmd_import, "bulk load items, patrons or loans from CSV (all or nothing)")
+    p.add_argument("kind", choices=["items", "patrons", "loans"])
     p.add_argument("file", metavar="FILE.csv")
 
     p = add("item", lambda rt: 0, "show an item or its history")
@@ -546,13 +653,15 @@ def build_parser() -> argparse.ArgumentParser:
     q = req_sub.add_parser("expiry", parents=[common], help="update a request's expiry date")
     q.add_argument("id", type=int)
     q.add_argument("date", metavar="YYYY-MM-DD")
+    q = req_sub.add_parser("history", parents=[common], help="the request's audit trail")
+    q.add_argument("id", type=int)
     q = req_sub.add_parser("edit", parents=[common], help="change a request's note or department (same type)")
     q.add_argument("id", type=int)
     q.add_argument("--note")
     q.add_argument("--department", metavar="DEPT")
-    for q in req_sub.choices.values():
+    for name, q in req_sub.choices.items():
         q.add_argument("--at", metavar="PLACE", help="where you are (for the history)")
-        q.set_defaults(func=cmd_request)
+        q.set_defaults(func=cmd_request_history if name == "history" else cmd_request)
 
     p = add("picklist", cmd_picklist, "the pick list of a library, in shelf order")
     p.add_argument("--library", required=True, metavar="LIB")
@@ -564,6 +673,53 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("barcode")
     p.add_argument("--lost", action="store_true")
     p.add_argument("--at", metavar="PLACE")
+
+    def inprocess_filters(q: argparse.ArgumentParser) -> None:
+        q.add_argument("--at", metavar="DEPT", help="the department (else Currently At)")
+        q.add_argument("--status", help="only this status")
+        q.add_argument("--library", metavar="LIB", help="only items owned by this library")
+        q.add_argument("--requested", action="store_true", help="only items with requests waiting")
+        q.add_argument("--search", metavar="Q", help="barcode, prefix* or words")
+        q.add_argument("--sort", default="barcode", choices=["barcode", "title", "call_number", "status", "since"])
+
+    p = add("inprocess", cmd_inprocess, "Manage In Process Items: the department's list, bulk Change Status and Done")
+    inprocess_filters(p)
+    p.add_argument("--limit", type=int, default=200)
+    ip_sub = p.add_subparsers(dest="inprocess_command", metavar="change-status|done")
+    for name, help_text in (("change-status", "change the status of the given items (or --all matching)"),
+                            ("done", "mark the given items (or --all matching) Done")):
+        q = ip_sub.add_parser(name, parents=[common], help=help_text, description=help_text)
+        inprocess_filters(q)
+        q.add_argument("barcodes", nargs="*", metavar="BARCODE")
+        q.add_argument("--all", action="store_true", help="every item matching the filters")
+        if name == "change-status":
+            q.add_argument("--to", metavar="STATUS", help="the new status")
+        q.set_defaults(func=cmd_inprocess)
+
+    def monitor_filters(q: argparse.ArgumentParser) -> None:
+        q.add_argument("--type", help="request/process type: patron or a work-order type code")
+        q.add_argument("--owner", metavar="LIB")
+        q.add_argument("--pickup", metavar="PLACE", help="pickup desk or department")
+        q.add_argument("--material-type", metavar="TYPE")
+        q.add_argument("--step", help="workflow step code, e.g. pickup_from_shelf")
+        q.add_argument("--requested", choices=["today", "last 7 days", "last 30 days", "older"])
+        q.add_argument("--since", metavar="YYYY-MM-DD", help="requests placed on or after")
+
+    p = add("monitor", cmd_monitor, "Monitor Requests & Item Processes, with facet counts")
+    monitor_filters(p)
+    p.add_argument("--limit", type=int, default=200)
+
+    p = add("export", lambda rt: 0, "export a list (inprocess, monitor, search) to CSV or XLSX, exactly as shown")
+    ex_sub = p.add_subparsers(dest="list", metavar="inprocess|monitor|search", required=True)
+    q = ex_sub.add_parser("inprocess", parents=[common], help="the in-process list of a department")
+    inprocess_filters(q)
+    q = ex_sub.add_parser("monitor", parents=[common], help="the monitor list")
+    monitor_filters(q)
+    q = ex_sub.add_parser("search", parents=[common], help="Physical Items search results")
+    q.add_argument("query", nargs="+")
+    for q in ex_sub.choices.values():
+        q.add_argument("-o", "--output", required=True, metavar="FILE", help="FILE.csv or FILE.xlsx")
+        q.set_defaults(func=cmd_export)
 
     p = add("settings", cmd_settings, "show or set this workstation's operator and sticky Scan In settings")
     p.add_argument("--set-operator", metavar="ID")

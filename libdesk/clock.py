@@ -27,6 +27,11 @@ def today() -> date:
     return now().date()
 
 
+def frozen_at() -> datetime | None:
+    """The moment the clock is frozen at in this process (None when it runs)."""
+    return _frozen
+
+
 def freeze(moment: datetime | None) -> None:
     """Freeze the clock at ``moment`` (None thaws it)."""
     global _frozen

@@ -122,6 +122,8 @@ class Ctx:
         self.place = place
         self.now = clock.now()
         self.today = self.now.date()
+        self.tag: str | None = None
+        """Set by bulk actions: every event of the action names it ("bulk Done of 312 items")."""
 
     # -- items -------------------------------------------------------------------------
     def item(self, barcode: str) -> dict[str, Any]:
@@ -212,7 +214,7 @@ class Ctx:
             "barcode": item["barcode"] if item is not None else None,
             "before": json.dumps(before, sort_keys=True) if before is not None else None,
             "after": json.dumps(after, sort_keys=True) if after is not None else None,
-            "message": message,
+            "message": " ".join(filter(None, (message, f"[{self.tag}]" if self.tag else ""))),
         })
 
     # -- words -------------------------------------------------------------------------
@@ -309,3 +311,17 @@ def _process_label(inst: Institution, item: dict[str, Any]) -> str:
     if process == "transit":
         return f"In transit to {inst.place_name(item['transit_to'])}"
     return PROCESS_NAMES.get(process, process)
+
+
+def event_view(ev: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": ev["id"],
+        "at": ev["at"].isoformat() if ev["at"] else None,
+        "operator": ev["operator"],
+        "place": ev["place"],
+        "action": ev["action"],
+        "request_id": ev["request_id"],
+        "before": json.loads(ev["before"]) if ev["before"] else None,
+        "after": json.loads(ev["after"]) if ev["after"] else None,
+        "message": ev["message"],
+    }

@@ -198,12 +198,43 @@ def create_database(path_or_url: str | os.PathLike[str], institution: Institutio
     return Database(url, engine, institution)
 
 
+FTS_COLUMNS = ("title", "author", "call_number")
+
+
+def has_fts(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
 def _create_extras(engine: Engine) -> None:
-    """Indexes SQLModel cannot express."""
+    """Indexes and the full-text index, which SQLModel cannot express."""
     with engine.begin() as conn:
-        # The in-process list of a department is read by (department, status).
+        # The in-process list of a department is read by (department, status) and paged by
+        # barcode or by days in department.
         conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_item_dept_status ON item (department, status)")
+        conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_item_dept_barcode ON item (department, barcode)")
+        conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_item_dept_since ON item (department, wo_since)")
         conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_request_active_step ON request (active, step)")
+        if not has_fts(engine):
+            return
+        # Title/author/call-number words: FTS5 is 0.2 ms where LIKE scans (70 ms on 1M items,
+        # DESIGN.md). An external-content table kept in step by triggers; the update trigger
+        # fires only when those columns are set, so a scan (which never sets them) pays nothing.
+        cols = ", ".join(FTS_COLUMNS)
+        new = ", ".join(f"new.{c}" for c in FTS_COLUMNS)
+        old = ", ".join(f"old.{c}" for c in FTS_COLUMNS)
+        conn.exec_driver_sql(
+            f"CREATE VIRTUAL TABLE IF NOT EXISTS item_fts USING fts5({cols}, content='item', content_rowid='id', "
+            "tokenize='unicode61 remove_diacritics 2')")
+        conn.exec_driver_sql(
+            f"CREATE TRIGGER IF NOT EXISTS item_fts_ai AFTER INSERT ON item BEGIN "
+            f"INSERT INTO item_fts(rowid, {cols}) VALUES (new.id, {new}); END")
+        conn.exec_driver_sql(
+            f"CREATE TRIGGER IF NOT EXISTS item_fts_ad AFTER DELETE ON item BEGIN "
+            f"INSERT INTO item_fts(item_fts, rowid, {cols}) VALUES ('delete', old.id, {old}); END")
+        conn.exec_driver_sql(
+            f"CREATE TRIGGER IF NOT EXISTS item_fts_au AFTER UPDATE OF {cols} ON item BEGIN "
+            f"INSERT INTO item_fts(item_fts, rowid, {cols}) VALUES ('delete', old.id, {old}); "
+            f"INSERT INTO item_fts(rowid, {cols}) VALUES (new.id, {new}); END")
 
 
 def _upgrade(engine: Engine, version: int) -> None:

@@ -98,6 +98,7 @@ def load_demo(db: Database, count: int = 320, seed: int = 20190201) -> dict[str,
     """Load ``count`` demo items and put many of them through the desk's workflows."""
     rng = random.Random(seed)
     real_now = clock.now()
+    was_frozen = clock.frozen_at()
     records = make_records(count, rng, real_now - timedelta(days=400))
     acquisitions = [r for r in records if r["location"] != "HD"][-24:]
     for rec in acquisitions:
@@ -137,7 +138,7 @@ def load_demo(db: Database, count: int = 320, seed: int = 20190201) -> dict[str,
             at(1)
             requests.place_request(db, code, patrons[(k + 7) % len(patrons)], "WID-CIRC" if k % 2 else "LAW-CIRC",
                                    operator=op)
-        for k, code in enumerate(loaned[10:16]):
+        for code in loaned[10:16]:
             at(1)
             workorders.place_work_order(db, code, "PRES", "CCWID", operator=op, note="Spine loose on return")
 
@@ -186,7 +187,7 @@ def load_demo(db: Database, count: int = 320, seed: int = 20190201) -> dict[str,
                                    operator=op)
 
         # In hand: In Transit to the department at once.
-        for k in range(6):
+        for _ in range(6):
             at(1)
             code = pool.take(_wid)
             workorders.place_work_order(db, code, "WPC", "WPC", operator=op, in_hand=True, note="Mould: isolate")
@@ -228,5 +229,5 @@ def load_demo(db: Database, count: int = 320, seed: int = 20190201) -> dict[str,
             at(15)
             circulation.mark_missing(db, pool.take(_wid), operator=op, lost=k >= 3)
     finally:
-        clock.freeze(None)
+        clock.freeze(was_frozen)
     return {"items": count, "acquisitions": len(acquisitions)}

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select, update
 
 from libdesk import clock
-from libdesk.core import action, item_t
+from libdesk.core import action, event_t, item_t
 from libdesk.db import Database
 from libdesk.errors import InvalidInput
 from libdesk.models import ACQUISITION, Patron
@@ -78,7 +79,7 @@ def import_items(db: Database, path: str | Path, *, operator: str,
     seen: set[str] = set()
     records: list[dict[str, Any]] = []
     for line, row in _rows(path, ITEM_COLUMNS, OPTIONAL_ITEM_COLUMNS):
-        def bad(column: str, what: str) -> InvalidInput:
+        def bad(column: str, what: str, line: int = line) -> InvalidInput:
             return InvalidInput(f"{path}: line {line}, column {column}: {what}")
 
         barcode = row["barcode"]
@@ -166,6 +167,79 @@ def import_patrons(db: Database, path: str | Path, *, operator: str) -> dict[str
         ctx.event("import_patrons", message=f"{len(records)} patrons from {path.name}",
                   after={"file": str(path), "count": len(records)})
     return {"imported": len(records), "file": str(path)}
+
+
+LOAN_COLUMNS = ("barcode", "patron")
+OPTIONAL_LOAN_COLUMNS = ("due",)
+
+
+def import_loans(db: Database, path: str | Path, *, operator: str) -> dict[str, Any]:
+    """Import current loans (columns barcode,patron[,due]) onto items that are In place, all
+    or nothing. Each loan gets its history event. A missing due date is today + loan_days.
+
+    Raises:
+        InvalidInput: a bad row, an unknown barcode or patron, an item not In place.
+    """
+    from datetime import date, timedelta
+
+    path = Path(path)
+    today = clock.today()
+    default_due = today + timedelta(days=db.institution.policy.loan_days)
+    loans: dict[str, tuple[int, str, Any]] = {}
+    for line, row in _rows(path, LOAN_COLUMNS, OPTIONAL_LOAN_COLUMNS):
+        if not row["barcode"]:
+            raise InvalidInput(f"{path}: line {line}, column barcode: empty")
+        if row["barcode"] in loans:
+            raise InvalidInput(f"{path}: line {line}, column barcode: {row['barcode']!r} is lent twice in the file")
+        if not row["patron"]:
+            raise InvalidInput(f"{path}: line {line}, column patron: empty")
+        due = default_due
+        if row.get("due"):
+            try:
+                due = date.fromisoformat(row["due"])
+            except ValueError:
+                raise InvalidInput(f"{path}: line {line}, column due: {row['due']!r} is not a date (YYYY-MM-DD)") from None
+        loans[row["barcode"]] = (line, row["patron"], due)
+    if not loans:
+        raise InvalidInput(f"{path}: no rows to import")
+    patron_t = Patron.__table__
+    with action(db, operator) as ctx:
+        items: dict[str, Any] = {}
+        for chunk in _chunks(list(loans), 500):
+            for r in ctx.conn.execute(select(item_t.c.id, item_t.c.barcode, item_t.c.process_type, item_t.c.version)
+                                      .where(item_t.c.barcode.in_(chunk))):
+                items[r.barcode] = r
+        patrons: set[str] = set()
+        for chunk in _chunks(sorted({p for _, p, _ in loans.values()}), 500):
+            patrons.update(ctx.conn.execute(select(patron_t.c.id).where(patron_t.c.id.in_(chunk))).scalars())
+        for code, (line, patron, _) in loans.items():
+            if code not in items:
+                raise InvalidInput(f"{path}: line {line}, column barcode: no item {code!r}")
+            if items[code].process_type is not None:
+                raise InvalidInput(f"{path}: line {line}, column barcode: item {code!r} is not In place "
+                                   f"({items[code].process_type})")
+            if patron not in patrons:
+                raise InvalidInput(f"{path}: line {line}, column patron: no patron {patron!r}")
+        params = [{"_id": items[c].id, "_patron": p, "_due": d} for c, (_, p, d) in loans.items()]
+        for chunk in _chunks(params, BATCH):
+            ctx.conn.execute(_LOAN_UPDATE, chunk)
+        events = [{"at": ctx.now, "operator": ctx.operator.id, "place": None, "action": "loan",
+                   "item_id": items[c].id, "request_id": None, "borrowing_id": None, "barcode": c,
+                   "before": '{"loan_due": null, "loan_patron": null, "process_type": null}',
+                   "after": json.dumps({"loan_due": d.isoformat(), "loan_patron": p, "process_type": "loan"},
+                                       sort_keys=True),
+                   "message": f"loan imported from {path.name}"} for c, (_, p, d) in loans.items()]
+        for chunk in _chunks(events, BATCH):
+            ctx.conn.execute(insert(event_t), chunk)
+    return {"imported": len(loans), "file": str(path)}
+
+
+_LOAN_UPDATE = (
+    update(item_t)
+    .where(item_t.c.id == bindparam("_id"), item_t.c.process_type.is_(None))
+    .values(process_type="loan", loan_patron=bindparam("_patron"), loan_due=bindparam("_due"),
+            version=item_t.c.version + 1)
+)
 
 
 def _chunks(seq: list[Any], size: int) -> Iterable[list[Any]]:

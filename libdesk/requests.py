@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, select
 
-from libdesk.core import Ctx, Result, action, item_t, queue_statement, request_view
+from libdesk.core import Ctx, Result, action, event_t, event_view, item_t, queue_statement, request_t, request_view
 from libdesk.db import Database
 from libdesk.errors import InvalidInput, NotFound, NotPermitted, WrongState
 from libdesk.models import (
@@ -228,3 +228,16 @@ def edit(db: Database, request_id: int, *, operator: str, at: str | None = None,
             ctx.update_item(item, "transit", transit_to=changes["department"], message="request edited")
         return Result(f"Request {request_id} updated", barcode=item["barcode"], item=ctx.view(item),
                       extra={"request": request_view(ctx.inst, ctx.request(request_id))})
+
+
+def audit_trail(db: Database, request_id: int) -> list[dict[str, Any]]:
+    """The request's audit trail: every event on it, oldest first (Monitor's Audit Trail).
+
+    Raises:
+        NotFound: unknown request.
+    """
+    with db.read() as conn:
+        if conn.execute(select(request_t.c.id).where(request_t.c.id == request_id)).first() is None:
+            raise NotFound(f"No request with id {request_id}")
+        rows = conn.execute(select(event_t).where(event_t.c.request_id == request_id).order_by(event_t.c.id))
+        return [event_view(dict(r._mapping)) for r in rows]
