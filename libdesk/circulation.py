@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import or_, select
 
 from libdesk.core import Ctx, Result, action, item_t, request_t
 from libdesk.db import Database
@@ -54,14 +54,19 @@ def at_desk(ctx: Ctx, item: dict[str, Any], desk: Place) -> Routed:
         routed.message = f"Returned from {who} — {routed.message}"
         return routed
     if process == TRANSIT and item["current_request_id"] is not None:
-        # Travelling for a request: it arrives only at that request's desk; elsewhere it
-        # is passing through (even when the request was since cancelled: Q5).
-        if item["transit_to"] != desk.code:
-            return Routed("transit", item["transit_to"],
-                          f"In transit to {ctx.place_name(item['transit_to'])} — send it on")
         req = ctx.request(item["current_request_id"])
-        if req["active"]:
-            return serve(ctx, item, req, desk)
+        if req["active"] or req["kind"] != PATRON:
+            # Travelling for a request: it arrives only at that request's place; elsewhere it
+            # is passing through. A work order cancelled in transit still goes to its
+            # department to be marked Done (Q5: no bouncing).
+            if item["transit_to"] != desk.code:
+                ctx.event("seen_in_transit", item=item, message=f"passed through {desk.code} on the way to "
+                                                                f"{item['transit_to']}")
+                return Routed("transit", item["transit_to"],
+                              f"In transit to {ctx.place_name(item['transit_to'])} — send it on")
+            if req["active"]:
+                return serve(ctx, item, req, desk)
+        # Its patron request was cancelled on the way: route it on from wherever it is now.
         return route(ctx, item, desk)
     if process == HOLD_SHELF:
         req = ctx.request(item["current_request_id"]) if item["current_request_id"] else None
@@ -97,12 +102,17 @@ def loan(db: Database, barcode: str, patron_id: str, *, at: str, operator: str) 
         desk = ctx.inst.desk(at)
         item = ctx.item(barcode)
         who = patron(ctx, patron_id)
+        if item["process_type"] == TRANSIT and item["transit_to"] == desk.code:
+            # Arrived with the patron at the desk: receive it first (hold shelf or in place).
+            at_desk(ctx, item, desk)
         process = item["process_type"]
         if process == HOLD_SHELF:
             req = ctx.request(item["current_request_id"]) if item["current_request_id"] else None
-            if req is None or not req["active"] or req["patron"] != patron_id:
-                holder = req["patron"] if req is not None and req["active"] else "nobody (request cancelled)"
-                raise WrongState(f"Item {barcode} is on the hold shelf for {holder}, not for {patron_id}")
+            if req is None or not req["active"]:
+                raise WrongState(f"Item {barcode} is on the hold shelf but its request was cancelled: "
+                                 "scan it in first to send it on")
+            if req["patron"] != patron_id:
+                raise WrongState(f"Item {barcode} is on the hold shelf for {req['patron']}, not for {patron_id}")
             complete_request(ctx, item, req["id"], f"loaned to {patron_id}")
         elif process is not None:
             raise WrongState(f"Item {barcode} is not available: {_describe(ctx, item)}")
@@ -130,6 +140,9 @@ def return_item(db: Database, barcode: str, *, at: str, operator: str) -> Result
     with action(db, operator, at, need_place=True) as ctx:
         desk = ctx.inst.desk(at)
         item = ctx.item(barcode)
+        if item["process_type"] == WORK_ORDER:
+            raise WrongState(f"Item {barcode} is not on loan: it is in a work order at {item['department']}, "
+                             f"and only {item['department']} can mark it Done")
         if item["process_type"] != LOAN:
             raise WrongState(f"Item {barcode} is not on loan ({_describe(ctx, item)}); use Scan In Items instead")
         routed = at_desk(ctx, item, desk)
@@ -162,42 +175,48 @@ def picklist(db: Database, library: str) -> dict[str, list[dict[str, Any]]]:
     """
     inst = db.institution
     inst.library(library)
-    remote_locations = [loc.code for loc in inst.locations.values() if loc.remote_storage]
+    remote = [loc.code for loc in inst.locations.values() if loc.remote_storage]
+    # A library pulls its own shelves; a remote-storage library pulls its locations' items.
+    own_remote = [loc.code for loc in inst.locations.values() if loc.remote_storage and loc.library == library]
     stmt = (
         select(request_t.c.id, request_t.c.kind, request_t.c.patron, request_t.c.pickup, request_t.c.department,
                request_t.c.work_order_type, request_t.c.step, request_t.c.note, request_t.c.placed_at,
                item_t.c.barcode, item_t.c.title, item_t.c.call_number, item_t.c.location, item_t.c.library)
         .join(item_t, item_t.c.id == request_t.c.item_id)
-        .where(and_(request_t.c.active.is_(True), request_t.c.step.in_(_PICK_STEPS)))
+        .where(request_t.c.active.is_(True), request_t.c.step.in_(_PICK_STEPS),
+               or_(item_t.c.library == library, item_t.c.location.in_(own_remote)))
         .order_by(item_t.c.call_number, item_t.c.barcode)
     )
     shelf: list[dict[str, Any]] = []
-    remote: list[dict[str, Any]] = []
+    from_remote: list[dict[str, Any]] = []
     with db.read() as conn:
         for row in conn.execute(stmt):
             rec = dict(row._mapping)
             rec["placed_at"] = rec["placed_at"].isoformat() if rec["placed_at"] else None
             rec["step_name"] = STEP_NAMES[rec["step"]]
             rec["destination"] = rec["pickup"] or rec["department"]
-            is_remote = rec["location"] in remote_locations
-            if is_remote and (rec["library"] == library or library == inst.locations[rec["location"]].library):
-                remote.append(rec)
-            elif not is_remote and rec["library"] == library:
-                shelf.append(rec)
-    return {"library": library, "pick_from_shelf": shelf, "waiting_for_remote_storage": remote}
+            (from_remote if rec["location"] in remote else shelf).append(rec)
+    return {"library": library, "pick_from_shelf": shelf, "waiting_for_remote_storage": from_remote}
 
 
 def hold_shelf(db: Database, desk: str) -> list[dict[str, Any]]:
-    """Items on the hold shelf at a desk, with the patron each waits for."""
+    """Items on the hold shelf at a desk, with the patron each waits for; an item whose
+    request was cancelled is flagged ``cancelled``: take it off the shelf and scan it in."""
     db.institution.desk(desk)
     stmt = (
-        select(item_t.c.barcode, item_t.c.title, item_t.c.call_number, request_t.c.patron, request_t.c.id)
+        select(item_t.c.barcode, item_t.c.title, item_t.c.call_number, request_t.c.patron, request_t.c.id,
+               request_t.c.active)
         .join(request_t, request_t.c.id == item_t.c.current_request_id)
         .where(item_t.c.process_type == HOLD_SHELF, item_t.c.hold_shelf == desk)
-        .order_by(request_t.c.patron)
+        .order_by(request_t.c.active, request_t.c.patron)
     )
     with db.read() as conn:
-        return [dict(r._mapping) for r in conn.execute(stmt)]
+        rows = []
+        for r in conn.execute(stmt):
+            rec = dict(r._mapping)
+            rec["cancelled"] = not rec.pop("active")
+            rows.append(rec)
+        return rows
 
 
 def mark_missing(db: Database, barcode: str, *, operator: str, at: str | None = None, lost: bool = False) -> Result:

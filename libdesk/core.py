@@ -26,8 +26,11 @@ from libdesk.db import Database
 from libdesk.errors import ConcurrentChange, NotFound, NotPermitted
 from libdesk.institution import Institution, Operator, Place
 from libdesk.models import (
+    PICKUP_FROM_SHELF,
     PROCESS_NAMES,
     STEP_NAMES,
+    WAITING,
+    WAITING_FOR_REMOTE_STORAGE,
     WORK_ORDER_REQUEST,
     Event,
     Item,
@@ -48,8 +51,10 @@ REQUEST_STATE = (
     "note", "expiry", "closed_at", "in_hand",
 )
 
-_SELECT_ITEM_BY_BARCODE = select(item_t).where(item_t.c.barcode == bindparam("barcode"))
-_SELECT_ITEM_BY_ID = select(item_t).where(item_t.c.id == bindparam("id"))
+# FOR UPDATE: on PostgreSQL two desks acting on one item queue on the row lock, so the second
+# sees the first's result; SQLite drops the clause (BEGIN IMMEDIATE already serializes writers).
+_SELECT_ITEM_BY_BARCODE = select(item_t).where(item_t.c.barcode == bindparam("barcode")).with_for_update()
+_SELECT_ITEM_BY_ID = select(item_t).where(item_t.c.id == bindparam("id")).with_for_update()
 _UPDATE_ITEM = (
     update(item_t)
     .where(item_t.c.id == bindparam("_id"), item_t.c.version == bindparam("_version"))
@@ -63,6 +68,8 @@ _UPDATE_REQUEST = (
 )
 _INSERT_REQUEST = insert(request_t)
 _INSERT_EVENT = insert(event_t)
+
+PULL_STEPS = (WAITING, PICKUP_FROM_SHELF, WAITING_FOR_REMOTE_STORAGE)
 
 # Queue order (Q1): forced first in the order they were forced, then by policy, then by
 # placement. Two statements, one per policy, each built once.
@@ -124,6 +131,8 @@ class Ctx:
         self.today = self.now.date()
         self.tag: str | None = None
         """Set by bulk actions: every event of the action names it ("bulk Done of 312 items")."""
+        self.touched: dict[int, dict[str, Any]] = {}
+        """Items changed by this action; their queue heads are settled before views and commit."""
 
     # -- items -------------------------------------------------------------------------
     def item(self, barcode: str) -> dict[str, Any]:
@@ -163,6 +172,7 @@ class Ctx:
                 f"Item {item['barcode']} was changed at another desk a moment ago; scan it again to see where it is now"
             )
         item["version"] += 1
+        self.touched[item["id"]] = item
         self.event(action, item=item, before=before, after={k: _jsonable(v) for k, v in changed.items()}, message=message)
 
     # -- requests ----------------------------------------------------------------------
@@ -182,6 +192,7 @@ class Ctx:
         values.setdefault("creator", self.operator.id)
         values["item_id"] = item["id"]
         new_id = self.conn.execute(_INSERT_REQUEST, values).inserted_primary_key[0]
+        self.touched.setdefault(item["id"], item)
         req = self.request(new_id)
         after = {k: _jsonable(req[k]) for k in ("kind", "patron", "pickup", "work_order_type", "department",
                                                 "note", "step", "in_hand")}
@@ -196,6 +207,8 @@ class Ctx:
         params = {c: req[c] for c in REQUEST_STATE}
         params["_id"] = req["id"]
         self.conn.execute(_UPDATE_REQUEST, params)
+        if item is not None:
+            self.touched.setdefault(item["id"], item)
         self.event(action, item=item, item_id=req["item_id"], request_id=req["id"], before=before,
                    after={k: _jsonable(v) for k, v in changed.items()}, message=message)
 
@@ -222,7 +235,34 @@ class Ctx:
         return self.inst.place_name(code)
 
     def view(self, item: dict[str, Any]) -> dict[str, Any]:
+        """The item as ``item show`` gives it, after the queue heads are settled."""
+        self.settle()
         return item_view(self.inst, item, self.queue(item["id"]))
+
+    # -- queue heads (L5) ------------------------------------------------------------------
+    def shelf_step(self, item: dict[str, Any]) -> str:
+        """The step of a request whose item must be fetched from its shelf."""
+        loc = self.inst.locations.get(item["location"])
+        return WAITING_FOR_REMOTE_STORAGE if loc is not None and loc.remote_storage else PICKUP_FROM_SHELF
+
+    def settle(self) -> None:
+        """Keep every touched item's pick-list steps true: an item on the shelf has its first
+        request to be pulled (Pickup From Shelf / Waiting for Remote Storage) and the others
+        waiting; an item anywhere else has no request waiting to be pulled. Runs once per
+        action, before results are read and before commit, so intermediate states of an
+        action (Done, then transit) never leave stray steps or events."""
+        while self.touched:
+            _, item = self.touched.popitem()
+            on_shelf = item["process_type"] is None
+            for position, req in enumerate(self.queue(item["id"])):
+                if req["step"] not in PULL_STEPS:
+                    continue
+                wanted = self.shelf_step(item) if on_shelf and position == 0 else WAITING
+                if req["step"] != wanted:
+                    why = "first in queue: to be pulled" if wanted != WAITING else (
+                        "waits in queue" if on_shelf else "item is no longer on the shelf; request waits")
+                    self.update_request(req, "request_step", item=item, step=wanted, message=why)
+                    self.touched.pop(item["id"], None)
 
 
 @contextmanager
@@ -242,7 +282,9 @@ def action(db: Database, operator: str, at: str | None = None, *, need_place: bo
     elif need_place:
         raise NotPermitted("This action needs a place (a desk or department, --at)")
     with db.write() as conn:
-        yield Ctx(db, conn, op, place)
+        ctx = Ctx(db, conn, op, place)
+        yield ctx
+        ctx.settle()
 
 
 def base_status(item: dict[str, Any]) -> str:

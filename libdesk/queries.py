@@ -66,7 +66,8 @@ def public_view(db: Database, barcode: str) -> dict[str, Any]:
     elif process == TRANSIT:
         availability, detail = "Not available", "In transit"
     elif process == HOLD_SHELF:
-        availability, detail = "Not available", "On hold for another patron"
+        waiting = any(r["step"] == "on_hold_shelf" for r in item["requests"])
+        availability, detail = "Not available", "On hold for another patron" if waiting else "Being reshelved"
     elif process == ACQUISITION:
         availability, detail = "Not available", "On order"
     elif process in (MISSING, LOST):

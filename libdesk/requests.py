@@ -28,7 +28,7 @@ from libdesk.models import (
     WAITING_FOR_REMOTE_STORAGE,
     Patron,
 )
-from libdesk.routing import notify, refresh_head
+from libdesk.routing import notify
 
 patron_t = Patron.__table__
 _SELECT_PATRON = select(patron_t).where(patron_t.c.id == bindparam("id"))
@@ -50,6 +50,14 @@ def patron(ctx: Ctx, patron_id: str, *, for_new_activity: bool = True) -> dict[s
     if for_new_activity and not rec["active"]:
         raise NotPermitted(f"Patron {patron_id} is not active")
     return rec
+
+
+def _is_pseudo(ctx: Ctx, patron_id: str | None) -> bool:
+    """Loans to a migrated pseudopatron are staff holdings: they are never recalled."""
+    if patron_id is None:
+        return False
+    row = ctx.conn.execute(_SELECT_PATRON, {"id": patron_id}).first()
+    return bool(row and row.pseudo)
 
 
 def place_request(db: Database, barcode: str, patron_id: str, pickup: str, *, operator: str,
@@ -76,15 +84,15 @@ def place_request(db: Database, barcode: str, patron_id: str, pickup: str, *, op
         req = ctx.insert_request(item, kind=PATRON, patron=who["id"], pickup=pickup_place.code, step=WAITING,
                                  message=f"patron request, pickup {pickup_place.code}")
         message = f"Request {req['id']} placed for patron {patron_id}, pickup at {pickup_place.name}"
-        if item["process_type"] == LOAN:
+        if item["process_type"] == LOAN and not _is_pseudo(ctx, item["loan_patron"]):
             due = item["loan_due"]
             recalled = ctx.today + timedelta(days=ctx.inst.policy.recall_days)
             new_due = min(due, recalled) if due else recalled
-            ctx.update_item(item, "recall", loan_due=new_due, message=f"recalled for request {req['id']}")
-            notify(ctx, item["loan_patron"], "recall", item, req,
-                   f"{item['title']} has been recalled; please return it by {new_due.isoformat()}")
-            message += f"; loan recalled, now due {new_due.isoformat()}"
-        refresh_head(ctx, item)
+            if new_due != due:  # a second request does not recall (or notify) again
+                ctx.update_item(item, "recall", loan_due=new_due, message=f"recalled for request {req['id']}")
+                notify(ctx, item["loan_patron"], "recall", item, req,
+                       f"{item['title']} has been recalled; please return it by {new_due.isoformat()}")
+                message += f"; loan recalled, now due {new_due.isoformat()}"
         position = [r["id"] for r in ctx.queue(item["id"])].index(req["id"]) + 1
         message += f" (place {position} in queue)"
         return Result(message, barcode=barcode, item=ctx.view(item), extra={"request": request_view(ctx.inst, ctx.request(req["id"]))})
@@ -120,8 +128,12 @@ def activate(db: Database, request_id: int, *, operator: str, at: str | None = N
         ranks = [r["forced_rank"] or 0 for r in ctx.queue(item["id"]) if r["forced"]]
         ctx.update_request(req, "request_activated", item=item, forced=True, forced_rank=max(ranks, default=0) + 1,
                            message="forced to the front of the queue")
-        refresh_head(ctx, item)
-        message = f"Request {request_id} activated: Forced, first in the queue"
+        position = [r["id"] for r in ctx.queue(item["id"])].index(request_id) + 1
+        if position == 1:
+            message = f"Request {request_id} activated: Forced, first in the queue"
+        else:
+            message = (f"Request {request_id} activated: Forced, place {position} in the queue "
+                       "(behind requests forced before it)")
         if item["process_type"] == LOAN:
             message += f" (no recall: the item stays on loan to {item['loan_patron']} until returned)"
         return Result(message, barcode=item["barcode"], item=ctx.view(item),
@@ -147,6 +159,11 @@ def cancel(db: Database, request_id: int, *, operator: str, at: str | None = Non
         step = req["step"]
         dest = ctx.place_name(req["department"] or req["pickup"])
         if step == TRANSIT_ITEM and not confirm:
+            if req["kind"] == PATRON:
+                raise WrongState(
+                    f"Request {request_id} is in Transit Item: the item is on its way to {dest} for patron "
+                    f"{req['patron']}. To cancel the request anyway, confirm; the item is then sent on from "
+                    "wherever it is next scanned")
             raise WrongState(
                 f"Request {request_id} is in Transit Item: the item is on its way to {dest}. Let it arrive and "
                 "mark it Done there (cancelling now would leave it bouncing between desks); "
@@ -157,12 +174,13 @@ def cancel(db: Database, request_id: int, *, operator: str, at: str | None = Non
         if req["kind"] == PATRON:
             notify(ctx, req["patron"], "cancellation", item, req, f"Your request for {item['title']} was cancelled")
         if step in (WAITING, PICKUP_FROM_SHELF, WAITING_FOR_REMOTE_STORAGE):
-            refresh_head(ctx, item)
             message = f"Request {request_id} cancelled; the item stays where it is"
+        elif step == TRANSIT_ITEM and req["kind"] == PATRON:
+            message = (f"Request {request_id} cancelled: the item was in transit to {dest}; scan it in wherever it "
+                       "arrives and it is sent on (next request or home)")
         elif step == TRANSIT_ITEM:
-            what = "marked Done there" if req["kind"] != PATRON else "scanned in there"
             message = (f"Request {request_id} cancelled (request only): the item is still in transit to {dest} "
-                       f"and must arrive and be {what} before it goes home")
+                       "and must arrive and be marked Done there before it goes home")
         elif step == IN_PROCESS:
             message = (f"Request {request_id} cancelled (request only): the item stays in process at {dest} "
                        "until it is marked Done")

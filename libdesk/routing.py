@@ -22,11 +22,9 @@ from libdesk.models import (
     IN_PROCESS,
     ON_HOLD_SHELF,
     PATRON,
-    PICKUP_FROM_SHELF,
     TRANSIT,
     TRANSIT_ITEM,
     WAITING,
-    WAITING_FOR_REMOTE_STORAGE,
     WORK_ORDER,
     Notice,
 )
@@ -46,31 +44,6 @@ class Routed:
     """hold_shelf | transit | reshelve | in_process"""
     destination: str | None
     message: str
-
-
-def is_remote(ctx: Ctx, item: dict[str, Any]) -> bool:
-    loc = ctx.inst.locations.get(item["location"])
-    return bool(loc and loc.remote_storage)
-
-
-def shelf_step(ctx: Ctx, item: dict[str, Any]) -> str:
-    """The step of the request an item on the shelf must be fetched for (L5)."""
-    return WAITING_FOR_REMOTE_STORAGE if is_remote(ctx, item) else PICKUP_FROM_SHELF
-
-
-def refresh_head(ctx: Ctx, item: dict[str, Any]) -> None:
-    """Keep the pick list right: when the item sits on the shelf, the head of its queue is
-    to be pulled (Pickup From Shelf / Waiting for Remote Storage) and the others wait."""
-    if item["process_type"] is not None:
-        return
-    queue = ctx.queue(item["id"])
-    for position, req in enumerate(queue):
-        if req["step"] not in (WAITING, PICKUP_FROM_SHELF, WAITING_FOR_REMOTE_STORAGE):
-            continue
-        wanted = shelf_step(ctx, item) if position == 0 else WAITING
-        if req["step"] != wanted:
-            ctx.update_request(req, "request_step", item=item, step=wanted,
-                               message="first in queue: to be pulled" if position == 0 else "waits in queue")
 
 
 def status_for(ctx: Ctx, dept: Place, status: str | None) -> str:
@@ -161,16 +134,19 @@ def complete_request(ctx: Ctx, item: dict[str, Any], req_id: int | None, why: st
                            closed_at=ctx.now, message=why)
 
 
-def release_current(ctx: Ctx, item: dict[str, Any]) -> None:
+def release_current(ctx: Ctx, item: dict[str, Any]) -> dict[str, Any] | None:
     """The item stops serving its current request without filling it (e.g. it was taken
-    into a work order from the hold shelf): the request goes back to waiting."""
+    into a work order from the hold shelf): the request goes back to waiting. Returns the
+    released request, or None."""
     req_id = item["current_request_id"]
     if req_id is None:
-        return
+        return None
     req = ctx.request(req_id)
     if req["active"] and req["step"] in (TRANSIT_ITEM, ON_HOLD_SHELF):
         ctx.update_request(req, "request_step", item=item, step=WAITING,
                            message="item taken into another process; request waits")
+        return req
+    return None
 
 
 def discharge(ctx: Ctx, item: dict[str, Any], why: str) -> str | None:

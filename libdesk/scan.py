@@ -23,8 +23,17 @@ from libdesk.core import Ctx, Result, action
 from libdesk.db import Database
 from libdesk.errors import InvalidInput, LibdeskError, WrongState
 from libdesk.institution import Place
-from libdesk.models import ACQUISITION, RESOURCE_SHARING, TRANSIT, WORK_ORDER, WORK_ORDER_REQUEST
-from libdesk.routing import Routed, discharge, release_current, start_work_order, status_for
+from libdesk.models import (
+    ACQUISITION,
+    HOLD_SHELF,
+    PATRON,
+    RESOURCE_SHARING,
+    TRANSIT,
+    WAITING,
+    WORK_ORDER,
+    WORK_ORDER_REQUEST,
+)
+from libdesk.routing import Routed, discharge, notify, release_current, start_work_order, status_for
 from libdesk.workorders import change_status, mark_done, transfer
 
 MAX_BARCODE_LENGTH = 64
@@ -128,18 +137,32 @@ def _scan_here(ctx: Ctx, item: dict[str, Any], dept: Place, status: str | None) 
         raise WrongState(
             f"Item {item['barcode']} is in a {wo.name} work order at {owner.name}: it must be marked Done there "
             f"first (or place a work-order request for {dept.code} so it comes here next)")
-    # Arriving for a work-order request of this department, or taken in hand here.
+    # Arriving for a work-order request: of this department, or of another department of the
+    # same type (the item came to the wrong one: the request moves here, as a W8 transfer
+    # would, instead of the item bouncing on after Done).
     req = None
+    note = ""
     if item["current_request_id"] is not None:
         current = ctx.request(item["current_request_id"])
-        if current["active"] and current["kind"] == WORK_ORDER_REQUEST and current["department"] == dept.code:
+        if (current["active"] and current["kind"] == WORK_ORDER_REQUEST
+                and current["work_order_type"] == dept.work_order_type):
             req = current
+            if current["department"] != dept.code:
+                ctx.update_request(req, "request_transferred", item=item, department=dept.code,
+                                   message=f"arrived at {dept.code} instead of {current['department']}")
+                note = f" (arrived here instead of {ctx.place_name(req['department'])}: request moved here)"
     if req is None:
         req = next((r for r in ctx.queue(item["id"])
                     if r["kind"] == WORK_ORDER_REQUEST and r["department"] == dept.code), None)
-        release_current(ctx, item)
+        released = release_current(ctx, item)
+        if released is not None and released["kind"] == PATRON:
+            where = "hold" if released["step"] == WAITING and item["process_type"] == HOLD_SHELF else "request"
+            notify(ctx, released["patron"], "hold_withdrawn", item, released,
+                   f"{item['title']} is being worked on; your request waits")
+            note = f" (patron {released['patron']}'s {where} withdrawn: the request waits until Done)"
     routed = start_work_order(ctx, item, dept, status, req,
                               action="arrived" if req is not None else "work_order_started")
+    routed.message += note
     waiting = [r for r in ctx.queue(item["id"]) if r["id"] != item["current_request_id"]]
     if waiting:
         routed.message += f" ({len(waiting)} more request(s) wait; they follow when Done)"

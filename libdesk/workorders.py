@@ -9,20 +9,23 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from datetime import timedelta
 from dataclasses import dataclass, field
 from typing import Any
 
 from libdesk.core import Ctx, Result, action, request_view
 from libdesk.db import Database
-from libdesk.errors import InvalidInput, LibdeskError, WrongState
+from libdesk.errors import InvalidInput, LibdeskError, NotPermitted, WrongState
 from libdesk.institution import Place
 from libdesk.models import (
     ACQUISITION,
+    STEP_NAMES,
     HOLD_SHELF,
     IN_PROCESS,
     LOAN,
     LOST,
     MISSING,
+    RESOURCE_SHARING,
     TRANSIT,
     WAITING,
     WORK_ORDER,
@@ -32,11 +35,9 @@ from libdesk.routing import (
     NO_PROCESS,
     Routed,
     complete_request,
-    refresh_head,
     release_current,
     route,
     serve,
-    shelf_step,
     status_for,
 )
 
@@ -86,13 +87,21 @@ def place_work_order(db: Database, barcode: str, type_code: str, department: str
             routed = serve(ctx, item, req, ctx.place)
             message = f"{type_name} work order for {dept.name}: {routed.message}"
             destination, step = routed.destination, routed.next_step
+        elif in_hand and free:
+            # In hand, but an earlier request comes first: the item goes to fill that one now
+            # (it must not sit "In place" in somebody's hand); the work order follows.
+            routed = route(ctx, item, ctx.place)
+            position = [r["id"] for r in ctx.queue(item["id"])].index(req["id"]) + 1
+            message = (f"{type_name} work order for {dept.name} waits (place {position} in queue). "
+                       f"The item in hand goes first to: {routed.message}")
+            destination, step = routed.destination, routed.next_step
         else:
-            refresh_head(ctx, item)
+            ctx.settle()
             req = ctx.request(req["id"])
             destination, step = dept.code, "waits"
             if item["process_type"] is None and is_head:
                 where = ctx.inst.home_desk(item["library"], item["location"])
-                what = "Waiting for Remote Storage" if shelf_step(ctx, item) != "pickup_from_shelf" else "Pickup From Shelf"
+                what = STEP_NAMES[ctx.shelf_step(item)]
                 message = (f"{type_name} work order for {dept.name}: on the pick list of {where.name} ({what})")
             elif item["process_type"] == LOAN:
                 message = (f"{type_name} work order for {dept.name} waits: the item is on loan to "
@@ -109,8 +118,8 @@ def change_status(ctx: Ctx, item: dict[str, Any], dept: Place, status: str | Non
     """Move an item already in a work order at ``dept`` to ``status`` (W1; logged even when
     the status does not change)."""
     status = item["status"] if status is None else status_for(ctx, dept, status)
-    ctx.update_item(item, "status_changed", status=status, message=f"{dept.code}: {status}")
-    return Routed("in_process", dept.code, f"{dept.name}: status {status}")
+    ctx.update_item(item, "status_changed", status=status, message=f"{dept.code}: {status or 'no status'}")
+    return Routed("in_process", dept.code, f"{dept.name}: status {status or '(none set)'}")
 
 
 def transfer(ctx: Ctx, item: dict[str, Any], dept: Place, status: str | None) -> Routed:
@@ -120,7 +129,9 @@ def transfer(ctx: Ctx, item: dict[str, Any], dept: Place, status: str | None) ->
     if item["current_request_id"] is not None:
         req = ctx.request(item["current_request_id"])
         if req["active"]:
+            # A new department, a new Days in Department clock (W16).
             ctx.update_request(req, "request_transferred", item=item, department=dept.code,
+                               expiry=ctx.today + timedelta(days=dept.days or 0),
                                message=f"work order transferred from {old}")
     ctx.update_item(item, "work_order_transferred", department=dept.code, status=status, wo_since=ctx.now,
                     message=f"transferred from {old}")
@@ -150,6 +161,13 @@ def edit_item(db: Database, barcode: str, type_code: str, department: str, *, op
     with action(db, operator, at) as ctx:
         item = ctx.item(barcode)
         dept = department_of_type(ctx, type_code, department)
+        # Only staff of the department may put an item there, or take it from its department.
+        for code in {dept.code, item["department"]} - {None}:
+            if not ctx.operator.may_act_at(code):
+                raise NotPermitted(f"Operator {ctx.operator.id} may not manage work orders of "
+                                   f"{ctx.place_name(code)} ({code})")
+        if item["process_type"] == RESOURCE_SHARING:
+            raise WrongState(f"Item {barcode} is a borrowed resource-sharing item: it cannot enter a work order")
         if item["process_type"] == LOAN:
             raise WrongState(f"Item {barcode} is on loan to {item['loan_patron']}: return it before editing its process")
         if item["process_type"] == HOLD_SHELF:
@@ -157,15 +175,16 @@ def edit_item(db: Database, barcode: str, type_code: str, department: str, *, op
         if item["process_type"] == ACQUISITION:
             raise WrongState(f"Item {barcode} has not been received yet: receive it first")
         current = ctx.request(item["current_request_id"]) if item["current_request_id"] else None
+        expiry = ctx.today + timedelta(days=dept.days or 0)
         if item["process_type"] == WORK_ORDER and current is not None and current["active"]:
             ctx.update_request(current, "request_edited", item=item, work_order_type=dept.work_order_type,
-                               department=dept.code, step=IN_PROCESS, message="Physical Item Editor")
+                               department=dept.code, step=IN_PROCESS, expiry=expiry, message="Physical Item Editor")
             req_id = current["id"]
         else:
             release_current(ctx, item)
             req_id = ctx.insert_request(item, kind=WORK_ORDER_REQUEST, work_order_type=dept.work_order_type,
                                         department=dept.code, step=IN_PROCESS, note="Physical Item Editor",
-                                        message="Physical Item Editor")["id"]
+                                        expiry=expiry, message="Physical Item Editor")["id"]
         ctx.update_item(item, "physical_item_editor",
                         **{**NO_PROCESS, "process_type": WORK_ORDER, "work_order_type": dept.work_order_type,
                            "department": dept.code, "current_request_id": req_id, "wo_since": ctx.now},
