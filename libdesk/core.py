@@ -24,6 +24,7 @@ from sqlalchemy import Connection, bindparam, case, insert, select, update
 from libdesk import clock
 from libdesk.db import Database
 from libdesk.errors import ConcurrentChange, NotFound, NotPermitted
+from libdesk.fastpath import Runner, converters
 from libdesk.institution import Institution, Operator, Place
 from libdesk.models import (
     PICKUP_FROM_SHELF,
@@ -67,6 +68,7 @@ _UPDATE_REQUEST = (
     .values({c: bindparam(c) for c in REQUEST_STATE})
 )
 _INSERT_REQUEST = insert(request_t)
+_CONVERT = converters(item_t, request_t)
 _INSERT_EVENT = insert(event_t)
 
 PULL_STEPS = (WAITING, PICKUP_FROM_SHELF, WAITING_FOR_REMOTE_STORAGE)
@@ -125,6 +127,7 @@ class Ctx:
         self.db = db
         self.inst = db.institution
         self.conn = conn
+        self.run = Runner(conn, _CONVERT)
         self.operator = operator
         self.place = place
         self.now = clock.now()
@@ -141,16 +144,16 @@ class Ctx:
         Raises:
             NotFound: no item has this barcode.
         """
-        row = self.conn.execute(_SELECT_ITEM_BY_BARCODE, {"barcode": barcode}).first()
+        row = self.run.first(_SELECT_ITEM_BY_BARCODE, {"barcode": barcode})
         if row is None:
             raise NotFound(f"No item with barcode {barcode!r}")
-        return dict(row._mapping)
+        return row
 
     def item_by_id(self, item_id: int) -> dict[str, Any]:
-        row = self.conn.execute(_SELECT_ITEM_BY_ID, {"id": item_id}).first()
+        row = self.run.first(_SELECT_ITEM_BY_ID, {"id": item_id})
         if row is None:
             raise NotFound(f"No item with id {item_id}")
-        return dict(row._mapping)
+        return row
 
     def update_item(self, item: dict[str, Any], action: str, message: str = "", **changes: Any) -> None:
         """Apply ``changes`` to the item and record the event (even when nothing differs:
@@ -166,8 +169,7 @@ class Ctx:
         item.update(changes)
         params = {c: item[c] for c in ITEM_STATE}
         params.update(_id=item["id"], _version=item["version"], _new_version=item["version"] + 1, _now=self.now)
-        result = self.conn.execute(_UPDATE_ITEM, params)
-        if result.rowcount != 1:
+        if self.run.write(_UPDATE_ITEM, params) != 1:
             raise ConcurrentChange(
                 f"Item {item['barcode']} was changed at another desk a moment ago; scan it again to see where it is now"
             )
@@ -177,21 +179,20 @@ class Ctx:
 
     # -- requests ----------------------------------------------------------------------
     def request(self, request_id: int) -> dict[str, Any]:
-        row = self.conn.execute(_SELECT_REQUEST, {"id": request_id}).first()
+        row = self.run.first(_SELECT_REQUEST, {"id": request_id})
         if row is None:
             raise NotFound(f"No request with id {request_id}")
-        return dict(row._mapping)
+        return row
 
     def queue(self, item_id: int) -> list[dict[str, Any]]:
         """The item's active requests in queue order (Q1)."""
-        rows = self.conn.execute(queue_statement(self.inst), {"item_id": item_id}).all()
-        return [dict(r._mapping) for r in rows]
+        return self.run.rows(queue_statement(self.inst), {"item_id": item_id})
 
     def insert_request(self, item: dict[str, Any], message: str = "", **values: Any) -> dict[str, Any]:
         values.setdefault("placed_at", self.now)
         values.setdefault("creator", self.operator.id)
         values["item_id"] = item["id"]
-        new_id = self.conn.execute(_INSERT_REQUEST, values).inserted_primary_key[0]
+        new_id = self.run.insert(_INSERT_REQUEST, values)
         self.touched.setdefault(item["id"], item)
         req = self.request(new_id)
         after = {k: _jsonable(req[k]) for k in ("kind", "patron", "pickup", "work_order_type", "department",
@@ -206,7 +207,7 @@ class Ctx:
         req.update(changes)
         params = {c: req[c] for c in REQUEST_STATE}
         params["_id"] = req["id"]
-        self.conn.execute(_UPDATE_REQUEST, params)
+        self.run.write(_UPDATE_REQUEST, params)
         if item is not None:
             self.touched.setdefault(item["id"], item)
         self.event(action, item=item, item_id=req["item_id"], request_id=req["id"], before=before,
@@ -216,7 +217,7 @@ class Ctx:
     def event(self, action: str, *, item: dict[str, Any] | None = None, item_id: int | None = None,
               request_id: int | None = None, borrowing_id: int | None = None,
               before: dict[str, Any] | None = None, after: dict[str, Any] | None = None, message: str = "") -> None:
-        self.conn.execute(_INSERT_EVENT, {
+        self.run.insert(_INSERT_EVENT, {
             "at": self.now,
             "operator": self.operator.id,
             "place": self.place.code if self.place else None,

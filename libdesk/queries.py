@@ -153,10 +153,16 @@ def search(db: Database, query: str, limit: int = 50) -> list[dict[str, Any]]:
         raise InvalidInput("Empty search")
     with db.read() as conn:
         rows = conn.execute(select(*_SEARCH_COLS).where(item_t.c.barcode == text)).all()
-        if not rows:
-            order = item_t.c.barcode if text.endswith("*") else item_t.c.title
+        if not rows and text.endswith("*"):
             rows = conn.execute(select(*_SEARCH_COLS).where(barcode_or_words(db, text))
-                                .order_by(order, item_t.c.barcode).limit(limit)).all()
+                                .order_by(item_t.c.barcode).limit(limit)).all()
+        elif not rows:
+            # The first ``limit`` matches in index order, then sorted by title for display:
+            # sorting every match of a common word ("law": a fifth of a million items) by title
+            # would cost far more than the person needs (they refine the words instead).
+            matches = select(item_t.c.id).where(words_condition(db, text)).limit(limit).subquery()
+            rows = conn.execute(select(*_SEARCH_COLS).where(item_t.c.id.in_(select(matches.c.id)))
+                                .order_by(item_t.c.title, item_t.c.barcode)).all()
         out = []
         for r in rows:
             rec = dict(r._mapping)
@@ -269,9 +275,14 @@ def inprocess_page(db: Database, flt: InProcessFilter, *, sort: str = "barcode",
     key = INPROCESS_SORTS[sort]
     conds = inprocess_where(db, flt)
     today = clock.today()
+    # Requests waiting behind the one the item serves ("has requests"), counted in the same
+    # statement: one query a page, not one a row.
+    waiting = (select(func.count()).where(_other.c.item_id == item_t.c.id, _other.c.active.is_(True),
+                                          _other.c.id.is_distinct_from(item_t.c.current_request_id))
+               .scalar_subquery())
     stmt = (select(item_t.c.id, item_t.c.barcode, item_t.c.title, item_t.c.call_number, item_t.c.library,
-                   item_t.c.status, item_t.c.wo_since, item_t.c.current_request_id, key.label("sort_key"),
-                   _current.c.expiry)
+                   item_t.c.status, item_t.c.wo_since, key.label("sort_key"), _current.c.expiry,
+                   waiting.label("waiting"))
             .outerjoin(_current, _current.c.id == item_t.c.current_request_id)
             .where(*conds))
     if after is not None:
@@ -280,14 +291,16 @@ def inprocess_page(db: Database, flt: InProcessFilter, *, sort: str = "barcode",
             stmt = stmt.where(and_(key.is_(None), item_t.c.barcode > last_barcode) | key.is_not(None))
         else:
             stmt = stmt.where(or_(key > last_key, and_(key == last_key, item_t.c.barcode > last_barcode)))
-    stmt = stmt.order_by(key.is_not(None), key, item_t.c.barcode).limit(limit + 1)
+    # NULLs first, as the keyset condition above expects, on every database; the barcode sort
+    # (never NULL) stays a plain index walk of (department, barcode).
+    order_key = key if sort == "barcode" else key.asc().nulls_first()
+    stmt = stmt.order_by(order_key, item_t.c.barcode).limit(limit + 1)
     with db.read() as conn:
         fetched = [dict(r._mapping) for r in conn.execute(stmt)]
         more = len(fetched) > limit
         fetched = fetched[:limit]
         rows = []
         for rec in fetched:
-            waiting = conn.execute(_OTHER_REQUESTS, {"item_id": rec["id"], "current": rec["current_request_id"]}).scalar_one()
             since = rec["wo_since"]
             rows.append({
                 "barcode": rec["barcode"], "title": rec["title"], "call_number": rec["call_number"],
@@ -295,7 +308,7 @@ def inprocess_page(db: Database, flt: InProcessFilter, *, sort: str = "barcode",
                 "days_in_department": (today - since.date()).days if since else None,
                 "expiry": rec["expiry"].isoformat() if rec["expiry"] else None,
                 "overdue": bool(rec["expiry"] and rec["expiry"] < today),
-                "requests": waiting,
+                "requests": rec["waiting"],
             })
         total = conn.execute(select(func.count()).select_from(item_t).where(*conds)).scalar_one() if with_total else -1
     next_after = None
@@ -303,12 +316,6 @@ def inprocess_page(db: Database, flt: InProcessFilter, *, sort: str = "barcode",
         last = fetched[-1]
         next_after = (last["sort_key"], last["barcode"])
     return Page(rows, total, next_after)
-
-
-# Requests waiting behind the one the item is serving ("has requests" in Alma's filter).
-_OTHER_REQUESTS = select(func.count()).select_from(request_t).where(
-    request_t.c.item_id == bindparam("item_id"), request_t.c.active.is_(True),
-    request_t.c.id.is_distinct_from(bindparam("current")))
 
 
 def inprocess_all(db: Database, flt: InProcessFilter, *, sort: str = "barcode",

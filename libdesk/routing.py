@@ -163,7 +163,7 @@ def notify(ctx: Ctx, patron: str | None, kind: str, item: dict[str, Any], req: d
     """Record a notice to a patron (recall, hold available, cancellation)."""
     if patron is None:
         return
-    ctx.conn.execute(_INSERT_NOTICE, {
+    ctx.run.insert(_INSERT_NOTICE, {
         "at": ctx.now, "patron": patron, "kind": kind, "item_id": item["id"],
         "request_id": req["id"] if req else None, "text": text,
     })

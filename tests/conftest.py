@@ -65,8 +65,14 @@ def make_db(path: Path, inst: institution.Institution) -> Database:
     return db
 
 
-@pytest.fixture
-def db(tmp_path: Path, inst: institution.Institution) -> Iterator[Database]:
+@pytest.fixture(params=["fastpath", "sqlalchemy"])
+def db(request: pytest.FixtureRequest, tmp_path: Path, inst: institution.Institution,
+       monkeypatch: pytest.MonkeyPatch) -> Iterator[Database]:
+    """A seeded database; every test runs twice: with SQLite's direct statement path and
+    through SQLAlchemy alone (the path PostgreSQL takes), so both stay right."""
+    from libdesk import fastpath
+
+    monkeypatch.setattr(fastpath, "ENABLED", request.param == "fastpath")
     database = make_db(tmp_path / "desk.db", inst)
     yield database
     database.close()

@@ -1,0 +1,23 @@
+"""The benchmark suite runs end to end at a tiny size (CI never times anything)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_benchmark_suite_runs_at_smoke_size(tmp_path):
+    out = tmp_path / "bench.json"
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "run.py"), "--smoke", "--workdir",
+                           str(tmp_path / "work"), "--out", str(out)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    results = json.loads(out.read_text())
+    for key in ("scan", "bulk_done", "import", "xlsx_export", "search", "inprocess_first_page", "monitor_facets",
+                "scan_session_rss_mb", "dataset", "table"):
+        assert key in results
+    assert results["bulk_done"]["items"] > 0 and results["import"]["items"] == 3000
+    assert "Scan In p99" in proc.stdout
