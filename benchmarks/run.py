@@ -93,7 +93,8 @@ def generate(path: Path, items: int, active_requests: int, events: int, seed: in
         rid += 1
         placed = NOW - timedelta(days=n % 60)
         req_rows.append((rid, n, "work_order", None, None, "PRES", DEPT, "in_process", 0, None,
-                         placed.strftime("%Y-%m-%d %H:%M:%S.%f"), "admin", (placed + timedelta(days=30)).date().isoformat()))
+                         placed.strftime("%Y-%m-%d %H:%M:%S.%f"), "admin", (placed + timedelta(days=30)).date().isoformat(),
+                         "WID", records[n - 1]["material_type"]))
     con.executemany("UPDATE item SET current_request_id = ? WHERE id = ?", [(r[0], r[1]) for r in req_rows])
     # Queues up to 20 deep on loaned items and items on the shelf (the head of a shelf item's
     # queue is to be pulled), mixed patron and work-order requests, some forced.
@@ -116,10 +117,12 @@ def generate(path: Path, items: int, active_requests: int, events: int, seed: in
                              f"P{rng.randint(1, 40):04d}" if is_patron else None,
                              rng.choice(["WID-CIRC", "LAW-CIRC"]) if is_patron else None,
                              None if is_patron else "TS", None if is_patron else "ITS625", step,
-                             1 if rng.random() < 0.02 else 0, None, placed.strftime("%Y-%m-%d %H:%M:%S.%f"), "admin", None))
+                             1 if rng.random() < 0.02 else 0, None, placed.strftime("%Y-%m-%d %H:%M:%S.%f"), "admin", None,
+                             records[item_id - 1]["library"], records[item_id - 1]["material_type"]))
     con.executemany(
         "INSERT INTO request (id, item_id, kind, patron, pickup, work_order_type, department, step, forced, "
-        "forced_rank, placed_at, creator, expiry, note, in_hand, active) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,'',0,1)",
+        "forced_rank, placed_at, creator, expiry, owner, material_type, note, in_hand, active) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,'',0,1)",
         req_rows)
     con.execute("UPDATE request SET forced_rank = id WHERE forced = 1")
     ev_rows = ((NOW - timedelta(minutes=i)).strftime("%Y-%m-%d %H:%M:%S.%f") for i in range(events))
@@ -231,7 +234,9 @@ def rss_of_scan_session(path: Path, barcodes: list[str]) -> float:
     )
     # VmHWM (peak resident set) of the new process itself: ru_maxrss would include the
     # benchmark parent's peak, which the child inherits across fork/exec on Linux.
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(f"scan session failed: {out.stderr.strip().splitlines()[-1]}")
     return int(out.stdout.strip().splitlines()[-1]) / 1024
 
 

@@ -192,6 +192,8 @@ class Ctx:
         values.setdefault("placed_at", self.now)
         values.setdefault("creator", self.operator.id)
         values["item_id"] = item["id"]
+        values["owner"] = item["library"]
+        values["material_type"] = item["material_type"]
         new_id = self.run.insert(_INSERT_REQUEST, values)
         self.touched.setdefault(item["id"], item)
         req = self.request(new_id)

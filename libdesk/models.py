@@ -17,7 +17,7 @@ from datetime import date, datetime
 from sqlalchemy import Column, DateTime, Index, Text
 from sqlmodel import Field, SQLModel
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Process types (item show --json values).
 LOAN = "loan"
@@ -112,6 +112,10 @@ class Request(SQLModel, table=True):
     forced_rank: int | None = None
     placed_at: datetime = Field(sa_type=DateTime)
     creator: str
+    owner: str | None = None
+    """The item's owning library, copied at placement: Monitor facets count requests alone."""
+    material_type: str | None = None
+    """The item's material type, copied at placement (as ``owner``)."""
     expiry: date | None = None
     closed_at: datetime | None = Field(default=None, sa_type=DateTime)
 

@@ -353,11 +353,14 @@ _pickup_col = func.coalesce(request_t.c.pickup, request_t.c.department)
 
 
 def _date_bucket_col(today: Any) -> Any:
-    day = func.date(request_t.c.placed_at)
+    # Compared as stored timestamps (no date() call per row): midnight of today, 7 and 30 days ago.
+    def midnight(days: int) -> datetime:
+        return datetime.combine(today - timedelta(days=days), datetime.min.time())
+    placed = request_t.c.placed_at
     return case(
-        (day >= today.isoformat(), literal("today")),
-        (day >= (today - timedelta(days=7)).isoformat(), literal("last 7 days")),
-        (day >= (today - timedelta(days=30)).isoformat(), literal("last 30 days")),
+        (placed >= midnight(0), literal("today")),
+        (placed >= midnight(7), literal("last 7 days")),
+        (placed >= midnight(30), literal("last 30 days")),
         else_=literal("older"),
     )
 
@@ -365,9 +368,9 @@ def _date_bucket_col(today: Any) -> Any:
 def _facet_columns(today: Any) -> dict[str, Any]:
     return {
         "type": _type_col,
-        "owner": item_t.c.library,
+        "owner": request_t.c.owner,
         "pickup": _pickup_col,
-        "material_type": item_t.c.material_type,
+        "material_type": request_t.c.material_type,
         "step": request_t.c.step,
         "requested": _date_bucket_col(today),
     }
@@ -405,11 +408,11 @@ def monitor(db: Database, filters: dict[str, str | None] | None = None, *, since
     today = clock.today()
     conds = monitor_where(filters, today, since)
     cols = _facet_columns(today)
-    base = select().select_from(request_t.join(item_t, item_t.c.id == request_t.c.item_id)).where(*conds)
-    page = base.add_columns(
-        request_t.c.id, _type_col.label("type"), item_t.c.barcode, item_t.c.title, item_t.c.library.label("owner"),
-        _pickup_col.label("pickup"), item_t.c.material_type, request_t.c.step, request_t.c.placed_at,
-        request_t.c.expiry, request_t.c.creator, request_t.c.note)
+    base = select().select_from(request_t).where(*conds)
+    page = (select(request_t.c.id, _type_col.label("type"), item_t.c.barcode, item_t.c.title,
+                   request_t.c.owner, _pickup_col.label("pickup"), request_t.c.material_type, request_t.c.step,
+                   request_t.c.placed_at, request_t.c.expiry, request_t.c.creator, request_t.c.note)
+            .select_from(request_t.join(item_t, item_t.c.id == request_t.c.item_id)).where(*conds))
     if after is not None:
         page = page.where(request_t.c.id < after)
     page = page.order_by(request_t.c.id.desc()).limit(limit + 1)

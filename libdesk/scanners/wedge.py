@@ -11,14 +11,16 @@ Contract:
   out exactly once, in order: either inside a :class:`~libdesk.scanners.barcodes.Scan` /
   :class:`~libdesk.scanners.barcodes.Rejected` (a burst: the keys are consumed, nothing is
   typed into the focused field) or inside a :class:`PassThrough` (a person typing: replay
-  them to the focused widget).
+  them to the focused widget). The one exception: a second end key right after a burst
+  (scanners set to send CR LF type Enter twice) is swallowed.
 - A burst is at least ``min_burst_length`` characters, each within ``max_key_gap`` of the
   previous one, followed within ``max_key_gap`` by the end key (Enter by default). Its text
   then goes through the :class:`~libdesk.scanners.barcodes.BarcodeRules` (prefix/suffix,
   length, characters, check digit): a misread is a ``Rejected`` with the reason.
 - A burst that starts right after a person's key (the scanner fired while someone was typing)
   usually shows a leading gap much longer than the scanner's own rhythm; those leading keys are
-  split off and passed through (:meth:`BurstDetector._split_leading_typing`).
+  split off and passed through (:meth:`BurstDetector._split_leading_typing`), unless only the
+  whole burst passes the rules (a scanner that pauses after its first key).
 - Held keys are released when the next key comes too late, on :meth:`poll` once
   :meth:`deadline` has passed (the app sets a timer for it), or on :meth:`interrupt` (a key that
   is not a character, such as an arrow or F-key, which the app handles itself afterwards).
@@ -101,7 +103,7 @@ class BurstDetector:
     def __post_init__(self) -> None:
         self._held: list[Key] = []
         self._overflowing = False  # inside a run longer than max_burst: all typing
-        self._after_burst = False  # a burst just ended: a second end key (CR LF) is its own
+        self._after_burst = False  # a burst just ended: a second end key (CR LF) belongs to it
         self._last_time: float | None = None
         self._end = _END_KEYS[self.end_key]
 

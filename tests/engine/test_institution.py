@@ -77,3 +77,27 @@ def test_not_toml_and_missing_file(tmp_path):
         institution.load_file(path)
     with pytest.raises(ConfigError, match="not found"):
         institution.load_file(tmp_path / "missing.toml")
+
+
+def test_schema_1_database_is_upgraded_on_open(tmp_path, inst):
+    """A database made before requests carried owner/material type opens and is upgraded."""
+    import sqlite3
+
+    from libdesk import queries, requests
+    from libdesk.db import open_database
+    from tests.conftest import make_db
+
+    path = tmp_path / "old.db"
+    make_db(path, inst).close()
+    con = sqlite3.connect(path)
+    con.execute("DROP INDEX ix_request_monitor")
+    con.execute("ALTER TABLE request DROP COLUMN owner")
+    con.execute("ALTER TABLE request DROP COLUMN material_type")
+    con.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    con.commit()
+    con.close()
+    db = open_database(path)
+    requests.place_request(db, "L01", "P0001", "LAW-CIRC", operator="circ")
+    assert queries.monitor(db, {"owner": "LAW"})["total"] == 1
+    con = sqlite3.connect(path)
+    assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "2"
