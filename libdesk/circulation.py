@@ -39,6 +39,13 @@ from libdesk.routing import NO_PROCESS, Routed, complete_request, discharge, rel
 
 def at_desk(ctx: Ctx, item: dict[str, Any], desk: Place) -> Routed:
     """What a circulation-desk scan does with an item in hand (Scan In at a desk, W6/W7)."""
+    # -- resource sharing (B4, B5): a borrowed temporary item goes where its borrowing request
+    # says (hold shelf, the resource-sharing desk, back to the lender), not home. Lazy import:
+    # libdesk.borrowing imports this module. ---------------------------------------------
+    if item["borrowing_id"] is not None:
+        from libdesk import borrowing
+        return borrowing.at_desk(ctx, item, desk)
+    # -------------------------------------------------------------------------------------
     process = item["process_type"]
     if process == ACQUISITION:
         raise WrongState(f"Item {item['barcode']} has not been received yet: receive it at a department first")
@@ -106,6 +113,14 @@ def loan(db: Database, barcode: str, patron_id: str, *, at: str, operator: str) 
             # Arrived with the patron at the desk: receive it first (hold shelf or in place).
             at_desk(ctx, item, desk)
         process = item["process_type"]
+        # -- resource sharing (B4): a borrowed temporary item is lent only to its borrowing
+        # request's patron, from its hold shelf; it is then lent like a shelf item. ----------
+        borrowed = None
+        if item["borrowing_id"] is not None:
+            from libdesk import borrowing  # lazy: libdesk.borrowing imports this module
+            borrowed = borrowing.check_loan(ctx, item, patron_id, desk)
+            process = None
+        # -------------------------------------------------------------------------------------
         if process == HOLD_SHELF:
             req = ctx.request(item["current_request_id"]) if item["current_request_id"] else None
             if req is None or not req["active"]:
@@ -127,6 +142,8 @@ def loan(db: Database, barcode: str, patron_id: str, *, at: str, operator: str) 
         due = ctx.today + timedelta(days=ctx.inst.policy.loan_days)
         ctx.update_item(item, "loan", **{**NO_PROCESS, "process_type": LOAN, "loan_patron": who["id"], "loan_due": due},
                         message=f"loaned at {desk.code}")
+        if borrowed is not None:  # resource sharing (B4): the request becomes Loaned Item to Patron
+            borrowing.loaned(ctx, borrowed, item)
         return Result(f"Loaned to {patron_id}, due {due.isoformat()}", barcode=barcode, destination=None,
                       next_step="loan", item=ctx.view(item))
 

@@ -337,12 +337,12 @@ def cmd_picklist(rt: Runtime) -> int:
 
     data = circulation.picklist(rt.db, rt.args.library)
     def human() -> str:
-        lines = [f"Pick from shelf — {data['library']}"]
-        for r in data["pick_from_shelf"]:
-            lines.append(f"  {r['call_number']:<24} {r['barcode']}  {r['title'][:40]:<40} → {r['destination']}")
-        lines.append("Waiting for Remote Storage")
-        for r in data["waiting_for_remote_storage"]:
-            lines.append(f"  {r['call_number']:<24} {r['barcode']}  {r['title'][:40]:<40} → {r['destination']}")
+        lines = []
+        for heading, key in ((f"Pick from shelf — {data['library']}", "pick_from_shelf"),
+                             ("Waiting for Remote Storage", "waiting_for_remote_storage")):
+            lines.append(heading)
+            lines.extend(f"  {r['call_number']:<24} {r['barcode']}  {r['title'][:40]:<40} → {r['destination']}"
+                         for r in data[key])
         return "\n".join(lines)
     rt.emit(data, human)
     return 0
@@ -720,6 +720,9 @@ def build_parser() -> argparse.ArgumentParser:
     for q in ex_sub.choices.values():
         q.add_argument("-o", "--output", required=True, metavar="FILE", help="FILE.csv or FILE.xlsx")
         q.set_defaults(func=cmd_export)
+
+    from libdesk.cli_borrowing import register as register_borrowing
+    register_borrowing(sub, common)
 
     p = add("settings", cmd_settings, "show or set this workstation's operator and sticky Scan In settings")
     p.add_argument("--set-operator", metavar="ID")

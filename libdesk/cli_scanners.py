@@ -8,7 +8,8 @@
   ``rejected`` or ``double_scan``). A bad read or a refused scan is a line too and the
   station keeps going. Scanner status changes go to stderr.
 - Stopping: Ctrl-C or SIGTERM lets the scan in progress finish (it is one transaction
-  either way; the signal handler only sets a flag) and exits 0. End of input (``--stdin``)
+  either way; the signal handler only sets a flag) and exits 0. A second Ctrl-C while that
+  scan is still running interrupts it (rolled back; exit 130, as any interrupted command). End of input (``--stdin``)
   exits 0, or 1 if any read was rejected or refused (as ``libdesk scan A B C``).
 - Start-up problems (unknown place, not permitted, a status the department does not have,
   a port that does not exist or is busy) are one line on stderr and exit 1 before anything
@@ -200,16 +201,17 @@ def cmd_listen(rt: Runtime) -> int:
         given = [f"--{k}" for k in _SERIAL_ONLY if getattr(args, k) not in (None, False)]
         if given:
             raise LibdeskError(f"{', '.join(given)}: only with --serial")
+    if args.double_scan_window is not None and args.double_scan_window < 0:
+        raise LibdeskError("--double-scan-window cannot be negative")
     _check_place(rt, at, status, done)
 
     inbox: queue.Queue[tuple[str, Any, float]] = queue.Queue()
+    source: _StdinSource | _SerialSource
     if args.stdin:
         source = _StdinSource(rt, args, inbox)
     else:
         source = _SerialSource(rt, args, inbox)
     window = args.double_scan_window if args.double_scan_window is not None else source.window
-    if window < 0:
-        raise LibdeskError("--double-scan-window cannot be negative")
     station = _Station(rt, at, status, done, DoubleScanFilter(window))
 
     stop = threading.Event()
@@ -217,6 +219,10 @@ def cmd_listen(rt: Runtime) -> int:
 
     def on_signal(signum: int, frame: Any) -> None:
         # Only a flag: the scan in progress (one transaction) finishes; the loop exits after it.
+        if stop.is_set() and signum == signal.SIGINT:
+            # Ctrl-C twice: the person means it (a scan stuck on a locked database). The
+            # transaction rolls back, so this too leaves the database consistent.
+            raise KeyboardInterrupt
         why.append(signal.Signals(signum).name)
         stop.set()
 

@@ -226,7 +226,9 @@ class Ctx:
             "action": action,
             "item_id": item["id"] if item is not None else item_id,
             "request_id": request_id,
-            "borrowing_id": borrowing_id,
+            # A borrowed temporary item's events (loan, return, transit) belong to its borrowing
+            # request's audit trail too (B4), whoever writes them.
+            "borrowing_id": borrowing_id if borrowing_id is not None or item is None else item.get("borrowing_id"),
             "barcode": item["barcode"] if item is not None else None,
             "before": json.dumps(before, sort_keys=True) if before is not None else None,
             "after": json.dumps(after, sort_keys=True) if after is not None else None,

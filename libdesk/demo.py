@@ -228,6 +228,134 @@ def load_demo(db: Database, count: int = 320, seed: int = 20190201) -> dict[str,
         for k in range(5):
             at(15)
             circulation.mark_missing(db, pool.take(_wid), operator=op, lost=k >= 3)
+
+        # -- resource-sharing borrowing requests (SPEC section B) ------------------------------
+        load_borrowing_demo(db, at, patrons)
+        # ---------------------------------------------------------------------------------------
     finally:
         clock.freeze(was_frozen)
     return {"items": count, "acquisitions": len(acquisitions)}
+
+
+# -- resource-sharing borrowing requests (SPEC section B) ---------------------------------------------
+
+_RS_TITLES = [
+    ("The Whaling Logs of Nantucket", "Starbuck, Mary"), ("Letters from the Levant", "Montagu, Mary Wortley"),
+    ("A Grammar of Old Irish", "Thurneysen, Rudolf"), ("Printing in Early Cambridge", "Day, Stephen"),
+    ("Tide Tables of the Gulf of Maine", "Bowditch, Nathaniel"), ("Maps of the Erie Canal", "Clinton, DeWitt"),
+    ("Sermons on the Great Awakening", "Edwards, Jonathan"), ("The Law of Salvage", "Story, Joseph"),
+    ("Yiddish Song Sheets, 1910-1930", "Rumshinsky, Joseph"), ("Botany of the White Mountains", "Gray, Asa"),
+]
+
+
+def load_borrowing_demo(db: Database, at: Callable[[int], None], patrons: list[str]) -> int:
+    """Borrowing requests in every status (B1), made by the engine's own calls with the clock
+    set back (``at(days_ago)``), so their histories are real; plus general messages, a note,
+    and completed requests stuck in Transit, Loan and Resource Sharing Request (B8).
+    Returns the number of requests."""
+    from libdesk import borrowing as rs  # the demo is the only caller outside the engine's faces
+
+    op = DEMO_OPERATOR
+    made: list[int] = []
+
+    def new(days_ago: int, **kw: Any) -> int:
+        at(days_ago)
+        title, author = _RS_TITLES[len(made) % len(_RS_TITLES)]
+        who = patrons[(len(made) * 3 + 1) % len(patrons)]
+        result = rs.new_request(db, who, title, author=author, pickup=kw.pop("pickup", "WID-CIRC"), operator=op,
+                                identifier=f"ocm{4410000 + len(made)}", **kw)
+        made.append(result.extra["borrowing"]["id"])
+        return made[-1]
+
+    def shipped(days_ago: int, rejected_first: bool = False, **kw: Any) -> int:
+        """Sent days_ago, shipped a day later (by the second partner when rejected_first)."""
+        i = new(days_ago, **kw)
+        rs.send(db, i, operator=op)
+        if rejected_first:
+            at(days_ago - 1)
+            rs.partner_reject(db, i, operator=op, reason="not on shelf")
+        at(days_ago - 2)
+        rs.partner_ship(db, i, operator=op)
+        return i
+
+    def received(days_ago: int, **kw: Any) -> int:
+        i = shipped(days_ago, **kw)
+        at(days_ago - 4)
+        rs.receive(db, i, at="WID-CIRC", operator=op)
+        return i
+
+    def loaned(days_ago: int, **kw: Any) -> int:
+        i = received(days_ago, **kw)
+        at(days_ago - 5)
+        rs.loan(db, i, operator=op)
+        return i
+
+    new(9, locate_now=False)                                    # Locate in Process (the locate hung)
+    i = new(8, locate_now=False)                                # Locate Failed: cancelled before the locate
+    rs.cancel(db, i, by="patron", operator=op)
+    new(6, partners=[])                                         # Cancelled by Staff: no partner holds it
+    new(2, note="Patron needs it for a dissertation defence")   # Ready to be Sent (with an Active Note)
+    new(1, partners=["BROWN", "YALE"])                          # Ready to be Sent, own rota
+    i = new(10)                                                 # Request Sent to Partner, with a message
+    rs.send(db, i, operator=op)
+    at(3)
+    rs.partner_message(db, i, "We only hold the e-book edition: would that do? Otherwise ask us to reject.",
+                       operator=op)
+    i = new(4)                                                  # Request Sent to Partner (second partner)
+    rs.send(db, i, operator=op)
+    at(2)
+    rs.partner_expire(db, i, operator=op)
+    i = new(12)                                                 # Waiting for Cancel Response
+    rs.send(db, i, operator=op)
+    at(2)
+    rs.cancel(db, i, by="staff", operator=op)
+    i = new(20)                                                 # Cancelled by Patron (partner confirmed)
+    rs.send(db, i, operator=op)
+    at(18)
+    rs.cancel(db, i, by="patron", operator=op)
+    at(17)
+    rs.partner_reject(db, i, operator=op)
+    i = new(15)                                                 # Rejected by Partner: the rota exhausted
+    rs.send(db, i, operator=op)
+    for days in (13, 11, 9):
+        at(days)
+        rs.partner_reject(db, i, operator=op, reason="non-circulating")
+    i = new(16)                                                 # Expired: the last partner never answered
+    rs.send(db, i, operator=op)
+    for days, step in ((14, rs.partner_reject), (12, rs.partner_reject), (5, rs.partner_expire)):
+        at(days)
+        step(db, i, operator=op)
+    shipped(7, rejected_first=True)                             # Shipped Physically (by the second partner)
+    i = shipped(9)                                              # Shipped Physically, with a message
+    at(6)
+    rs.partner_message(db, i, "Shipped in two volumes; please return both together.", operator=op)
+    received(14)                                                # Physically Received (on the hold shelf)
+    loaned(20)                                                  # Loaned Item to Patron
+    i = loaned(30)                                              # Returned Item to Patron (at Langdell)
+    at(2)
+    rs.return_item(db, i, at="LAW-CIRC", operator=op)
+    i = loaned(35)                                              # Returned Item to Partner
+    at(3)
+    rs.return_item(db, i, at="WID-CIRC", operator=op)
+    i = loaned(60)                                              # Request Completed, returned properly
+    at(30)
+    rs.return_item(db, i, at="WID-CIRC", operator=op)
+    at(25)
+    rs.partner_checkin(db, i, operator=op)
+    i = loaned(70)                                              # Completed, stuck in Transit (B8)
+    at(40)
+    rs.return_item(db, i, at="LAW-CIRC", operator=op)
+    at(33)
+    rs.partner_checkin(db, i, operator=op)
+    i = loaned(65)                                              # Completed, stuck on Loan (B8)
+    at(28)
+    rs.partner_checkin(db, i, operator=op)
+    i = shipped(50)                                             # Completed, never received (B8)
+    at(38)
+    rs.partner_checkin(db, i, operator=op)
+    i = shipped(11)                                             # Cancelled by Patron after shipping:
+    at(8)                                                       # the item arrived and went back (B5)
+    rs.cancel(db, i, by="patron", operator=op)
+    at(6)
+    rs.receive(db, i, at="WID-CIRC", operator=op)
+    return len(made)

@@ -161,3 +161,58 @@ class Meta(SQLModel, table=True):
 
     key: str = Field(primary_key=True)
     value: str = ""
+
+
+class BorrowingRequest(SQLModel, table=True):
+    """A resource-sharing borrowing request (SPEC section B, seed 004): a patron's request for
+    an item from a partner library, with its rota, status and the temporary item it brings.
+
+    ``rota`` is a JSON list of partner codes in the order they are asked; ``current_partner``
+    is the index in it of the partner now holding the request (None before it is sent).
+    ``partners_given`` is the partner list given with the request (JSON), or None for the
+    institution's partners. The status codes and their names are in :mod:`libdesk.borrowing`.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    patron: str = Field(index=True)
+    title: str
+    author: str = ""
+    identifier: str = ""
+    pickup: str
+    partners_given: str | None = None
+    rota: str = "[]"
+    current_partner: int | None = None
+    status: str = Field(index=True)
+    status_at: datetime = Field(sa_type=DateTime)
+    """When the request entered its current status (the check views sort by it)."""
+    cancel_by: str | None = None
+    """Who asked to cancel (patron | staff): kept while Waiting for Cancel Response."""
+    item_id: int | None = None
+    item_barcode: str | None = None
+    """The lender's barcode (given when shipped), then the temporary item's barcode."""
+    item_removed_at: datetime | None = Field(default=None, sa_type=DateTime)
+    """When the temporary item left the catalogue (returned properly, lender checked it in)."""
+    creator: str
+    created_at: datetime = Field(sa_type=DateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=DateTime)
+    shipped_at: datetime | None = Field(default=None, sa_type=DateTime)
+    received_at: datetime | None = Field(default=None, sa_type=DateTime)
+    closed_at: datetime | None = Field(default=None, sa_type=DateTime)
+    version: int = 1
+
+
+class BorrowingMessage(SQLModel, table=True):
+    """A general message from a lender, or a staff note, on a borrowing request; active until
+    someone dismisses it (B6)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    borrowing_id: int = Field(foreign_key="borrowingrequest.id", index=True)
+    kind: str
+    """message (a lender's general message) | note (staff)."""
+    partner: str | None = None
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    at: datetime = Field(sa_type=DateTime)
+    recorded_by: str
+    active: bool = Field(default=True, index=True)
+    dismissed_at: datetime | None = Field(default=None, sa_type=DateTime)
+    dismissed_by: str | None = None

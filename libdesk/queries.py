@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from dataclasses import dataclass
 from typing import Any
 
@@ -131,6 +131,17 @@ def words_condition(db: Database, text: str) -> Any:
     return and_(*conds)
 
 
+def first_word_matches(db: Database, text: str, limit: int) -> Any:
+    """The ids of the first ``limit`` items matching every word, straight from the FTS index
+    (the LIMIT inside the index query: the planner cannot walk a million items instead)."""
+    if has_fts(db.engine):
+        query = fts_query(text)
+        if query is None:
+            return select(item_t.c.id).where(item_t.c.id.is_(None))
+        return text_sql("SELECT rowid FROM item_fts WHERE item_fts MATCH :fts LIMIT :n").bindparams(fts=query, n=limit)
+    return select(item_t.c.id).where(words_condition(db, text)).limit(limit)
+
+
 def barcode_or_words(db: Database, text: str) -> Any:
     """The one search box: ``prefix*`` is a barcode range (never LIKE), else a barcode or words."""
     if text.endswith("*") and len(text) > 1:
@@ -160,8 +171,7 @@ def search(db: Database, query: str, limit: int = 50) -> list[dict[str, Any]]:
             # The first ``limit`` matches in index order, then sorted by title for display:
             # sorting every match of a common word ("law": a fifth of a million items) by title
             # would cost far more than the person needs (they refine the words instead).
-            matches = select(item_t.c.id).where(words_condition(db, text)).limit(limit).subquery()
-            rows = conn.execute(select(*_SEARCH_COLS).where(item_t.c.id.in_(select(matches.c.id)))
+            rows = conn.execute(select(*_SEARCH_COLS).where(item_t.c.id.in_(first_word_matches(db, text, limit)))
                                 .order_by(item_t.c.title, item_t.c.barcode)).all()
         out = []
         for r in rows:
@@ -238,7 +248,10 @@ def inprocess_where(db: Database, flt: InProcessFilter) -> list[Any]:
         NotFound / NotPermitted: the department is unknown or a desk.
     """
     dept = db.institution.department(flt.department)
-    conds: list[Any] = [item_t.c.department == dept.code, item_t.c.process_type == WORK_ORDER]
+    # An item has a department only while in a work order (NO_PROCESS clears it), so the
+    # department alone selects the list: the count is then an index-only walk of 100,000
+    # entries (2 ms) instead of 100,000 row reads (60 ms) to test process_type as well.
+    conds: list[Any] = [item_t.c.department == dept.code]
     if flt.status:
         conds.append(item_t.c.status == flt.status)
     if flt.library:
@@ -429,14 +442,12 @@ def monitor(db: Database, filters: dict[str, str | None] | None = None, *, since
         out["rows"] = rows
         out["next_after"] = rows[-1]["id"] if more and rows else None
         if facets:
-            grouped = base.add_columns(*[cols[f].label(f) for f in MONITOR_FACETS], func.count().label("n")) \
-                .group_by(*[cols[f] for f in MONITOR_FACETS])
             counts: dict[str, Counter[str]] = {f: Counter() for f in MONITOR_FACETS}
             total = 0
-            for row in conn.execute(grouped):
-                total += row.n
+            for row in _facet_rows(db, conn, filters, today, since, cols, base):
+                total += row["n"]
                 for f in MONITOR_FACETS:
-                    counts[f][getattr(row, f) or ""] += row.n
+                    counts[f][row[f] or ""] += row["n"]
             out["total"] = total
             out["facets"] = {f: dict(counts[f].most_common()) for f in MONITOR_FACETS}
         else:
@@ -459,3 +470,42 @@ def monitor_all(db: Database, filters: dict[str, str | None] | None = None, *, s
 def search_all(db: Database, query: str) -> Iterator[dict[str, Any]]:
     """The rows of a search as shown (for export)."""
     yield from search(db, query, limit=10_000)
+
+
+def _bucket(day: str, today: Any) -> str:
+    """The request-date bucket of a 'YYYY-MM-DD' day (as _date_bucket_col computes it)."""
+    age = (today - date.fromisoformat(day)).days
+    return "today" if age <= 0 else "last 7 days" if age <= 7 else "last 30 days" if age <= 30 else "older"
+
+
+def _facet_rows(db: Database, conn: Any, filters: dict[str, str | None], today: Any, since: Any,
+                cols: dict[str, Any], base: Any) -> Iterator[dict[str, Any]]:
+    """(facet values..., n) groups of the matching active requests.
+
+    On SQLite they come from ``request_facets``, a summary kept exact by triggers on every
+    request change (db.py): a few thousand rows instead of a GROUP BY over 200,000 requests
+    (775 ms measured at 1M items). Elsewhere, the GROUP BY itself.
+    """
+    if not has_fts(db.engine):
+        grouped = base.add_columns(*[cols[f].label(f) for f in MONITOR_FACETS], func.count().label("n")) \
+            .group_by(*[cols[f] for f in MONITOR_FACETS])
+        for row in conn.execute(grouped):
+            yield dict(row._mapping)
+        return
+    conds = ["n > 0"]
+    params: dict[str, Any] = {}
+    for name in ("type", "owner", "pickup", "material_type", "step"):
+        if filters.get(name) is not None:
+            conds.append(f"{name} = :{name}")
+            params[name] = filters[name]
+    if since is not None:
+        conds.append("day >= :since")
+        params["since"] = since.isoformat()
+    sql = ("SELECT type, owner, pickup, material_type, step, day, n FROM request_facets WHERE "
+           + " AND ".join(conds))
+    for row in conn.execute(text_sql(sql), params):
+        rec = dict(row._mapping)
+        rec["requested"] = _bucket(rec.pop("day"), today)
+        if filters.get("requested") is not None and rec["requested"] != filters["requested"]:
+            continue
+        yield rec

@@ -158,13 +158,14 @@ def discharge(ctx: Ctx, item: dict[str, Any], why: str) -> str | None:
     return patron
 
 
-def notify(ctx: Ctx, patron: str | None, kind: str, item: dict[str, Any], req: dict[str, Any] | None,
+def notify(ctx: Ctx, patron: str | None, kind: str, item: dict[str, Any] | None, req: dict[str, Any] | None,
            text: str) -> None:
-    """Record a notice to a patron (recall, hold available, cancellation)."""
+    """Record a notice to a patron (recall, hold available, cancellation). ``item`` is None
+    for a borrowing request's notice before any item exists (B2, B3: no rota, rejected)."""
     if patron is None:
         return
     ctx.run.insert(_INSERT_NOTICE, {
-        "at": ctx.now, "patron": patron, "kind": kind, "item_id": item["id"],
+        "at": ctx.now, "patron": patron, "kind": kind, "item_id": item["id"] if item is not None else None,
         "request_id": req["id"] if req else None, "text": text,
     })
 

@@ -100,7 +100,9 @@ def at_department(ctx: Ctx, item: dict[str, Any], dept: Place, status: str | Non
     process = item["process_type"]
     if process == ACQUISITION:
         raise WrongState(f"Item {item['barcode']} has not been received yet: use Receiving at {dept.code}")
-    if process == RESOURCE_SHARING:
+    # A borrowed temporary item is refused whatever its process: on loan or in transit it
+    # would otherwise be discharged into a work order (resource sharing, B4).
+    if process == RESOURCE_SHARING or item["borrowing_id"] is not None:
         raise WrongState(f"Item {item['barcode']} is a borrowed resource-sharing item: it cannot enter a work order")
     if done:
         return _done_here(ctx, item, dept)

@@ -21,8 +21,9 @@ When the port cannot be opened, or a read fails (unplugged: the OS reports an I/
 "readiness to read but no data"), the port is closed, any partial line is reported as
 rejected, and the thread retries after ``first_delay`` seconds, doubling each failure up to
 ``max_delay`` (a replugged scanner is back within ``max_delay``; an absent one costs one
-failed ``open`` per ``max_delay``). A successful open resets the delay. :meth:`stop` sets an
-event that every wait and every read (``read_timeout``) notices, then joins the thread.
+failed ``open`` per ``max_delay``). A connection that worked for ``STABLE_AFTER`` seconds
+resets the delay; one that fails at once keeps backing off. :meth:`stop` sets an event that
+every wait and every read (``read_timeout``) notices, then joins the thread.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 import serial
 
@@ -50,6 +51,8 @@ State = Literal["connecting", "connected", "waiting", "error", "stopped"]
 READ_TIMEOUT = 0.05
 FIRST_DELAY = 0.5
 MAX_DELAY = 8.0
+# A connection that lasted this long was a working one: after it drops, retry from first_delay.
+STABLE_AFTER = 5.0
 
 _GONE = {errno.ENOENT, errno.ENODEV, errno.ENXIO, errno.EIO}
 _BUSY = {errno.EBUSY, errno.EAGAIN, errno.EWOULDBLOCK}
@@ -204,7 +207,7 @@ class SerialReader:
             _close_quietly(self._port)
             self._port = None
 
-    def __enter__(self) -> SerialReader:
+    def __enter__(self) -> Self:
         self.start()
         return self
 
@@ -235,18 +238,25 @@ class SerialReader:
                         break
                     delay = min(delay * 2, self.max_delay)
                     continue
-            delay = self.first_delay
+            opened_at = self.clock()
             self._set_status("connected", f"connected to {self.cfg.describe()}")
             try:
                 self._pump(port)
-            except (serial.SerialException, OSError, TypeError, AttributeError) as exc:
-                # TypeError/AttributeError: pyserial's POSIX read after a concurrent close
-                # touches fd None; it means the same thing as the I/O error: the port is gone.
-                gone = describe_error(self.port_name, exc, opening=False)
+            except Exception as exc:
+                if isinstance(exc, (serial.SerialException, OSError)):
+                    state, message = "waiting", describe_error(self.port_name, exc, opening=False).message
+                else:  # a bug: logged with its traceback; the reader carries on
+                    log.exception("reading %s failed", self.port_name)
+                    state, message = "error", f"reading serial port {self.port_name} failed: {exc!r}"
                 self._deliver(self.splitter.reset("the scanner was disconnected in the middle of it"))
-                self._set_status("waiting", gone.message, retry_in=delay)
+                if self.clock() - opened_at >= STABLE_AFTER:
+                    delay = self.first_delay  # it worked for a while: come back quickly
+                self._set_status(state, message, retry_in=delay)
                 if self._stop.wait(delay):
                     break
+                # A port that opens but fails at once (a flaky cable) backs off like one that
+                # cannot be opened, instead of reconnecting every first_delay for ever.
+                delay = min(delay * 2, self.max_delay)
             finally:
                 _close_quietly(port)
         self._deliver(self.splitter.reset())
@@ -281,5 +291,5 @@ class SerialReader:
 def _close_quietly(port: Any) -> None:
     try:
         port.close()
-    except Exception:  # closing a port that vanished can fail; it is closed either way
-        pass
+    except (serial.SerialException, OSError) as exc:  # a vanished port: it is closed either way
+        log.debug("closing the port: %s", exc)

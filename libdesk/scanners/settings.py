@@ -137,14 +137,14 @@ class _Table:
     def text(self, key: str, default: str) -> str:
         def check(v: Any) -> str:
             if not isinstance(v, str):
-                raise ValueError
+                raise TypeError
             return v
         return self.get(key, default, check, "must be a string")
 
     def flag(self, key: str, default: bool) -> bool:
         def check(v: Any) -> bool:
             if not isinstance(v, bool):
-                raise ValueError
+                raise TypeError
             return v
         return self.get(key, default, check, "must be true or false")
 
@@ -173,7 +173,7 @@ def serial_settings(raw: Mapping[str, Any] | None = None, *, stale_after: float 
 
     def parity(v: Any) -> str:
         if not isinstance(v, str):
-            raise ValueError
+            raise TypeError
         word = v.lower()
         if word in PARITIES:
             return PARITIES[word]

@@ -111,7 +111,13 @@ class BurstDetector:
 
     def feed(self, char: str, time: float, token: Any = None) -> list[WedgeEvent]:
         """Give the detector one key: a single character, ``"\\r"``/``"\\n"`` for Enter,
-        ``"\\t"`` for Tab. Returns what is now decided (often nothing: the key is held)."""
+        ``"\\t"`` for Tab. Returns what is now decided (often nothing: the key is held).
+
+        Raises:
+            ValueError: ``char`` is not one character (other keys go to :meth:`interrupt`).
+        """
+        if len(char) != 1:
+            raise ValueError(f"feed() takes one character, not {char!r}: use interrupt() for other keys")
         key = Key(char, time, token)
         out: list[WedgeEvent] = []
         close = self._last_time is not None and time - self._last_time <= self.max_key_gap + _EPSILON

@@ -32,6 +32,9 @@ def test_demo_matches_spec_section_0(inst):
     }
     assert inst.places["WID-CIRC"].is_desk and inst.places["LAW-CIRC"].is_desk
     assert inst.locations["HD"].remote_storage
+    # Temporary items of borrowing requests (SPEC B4); its library is the resource-sharing library.
+    rs = inst.locations["RS"]
+    assert (rs.library, rs.remote_storage) == ("WID", False)
     assert inst.policy.work_orders_equal_patron_requests is True
     ops = {o.id: set(o.places) for o in inst.operators.values()}
     assert ops["admin"] == {"*"} and ops["circ"] == {"WID-CIRC", "LAW-CIRC"} and ops["cc"] == {"CCWID"}
@@ -90,6 +93,9 @@ def test_schema_1_database_is_upgraded_on_open(tmp_path, inst):
     path = tmp_path / "old.db"
     make_db(path, inst).close()
     con = sqlite3.connect(path)
+    for trigger in ("request_facets_ai", "request_facets_ad", "request_facets_au"):
+        con.execute(f"DROP TRIGGER {trigger}")
+    con.execute("DROP TABLE request_facets")
     con.execute("DROP INDEX ix_request_monitor")
     con.execute("ALTER TABLE request DROP COLUMN owner")
     con.execute("ALTER TABLE request DROP COLUMN material_type")
