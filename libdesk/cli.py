@@ -18,7 +18,7 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
-from libdesk.errors import LibdeskError
+from libdesk.errors import ConfigError, LibdeskError
 
 
 class Exit(IntEnum):
@@ -74,6 +74,12 @@ class Runtime:
                 self._db = _first_run(target)
             else:
                 self._db = open_database(target)
+            if getattr(self.args, "operator", None) is None and self.operator not in self._db.institution.operators:
+                from libdesk import config
+
+                known = ", ".join(self._db.institution.operators)
+                raise ConfigError(f"{config.settings_path()}: operator: unknown operator {self.operator!r} "
+                                  f"(known: {known})")
         return self._db
 
     def place(self, given: str | None) -> str | None:
@@ -636,8 +642,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("receiving", cmd_receiving, "the items awaiting receipt at a department")
     p.add_argument("--at", metavar="DEPT")
 
-    p = add("request", lambda rt: 0, "request queues: place, list, activate, cancel, expiry, edit")
-    req_sub = p.add_subparsers(dest="request_command", metavar="place|list|activate|cancel|expiry|edit",
+    p = add("request", lambda rt: 0, "request queues: place, list, activate, cancel, expiry, history, edit")
+    req_sub = p.add_subparsers(dest="request_command", metavar="place|list|activate|cancel|expiry|history|edit",
                                required=True)
     q = req_sub.add_parser("place", parents=[common], help="a patron request for pickup at a desk")
     q.add_argument("barcode")
@@ -730,6 +736,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--status", help="Set Status To ('' clears it)")
     p.add_argument("--done", choices=["yes", "no"])
 
+    from libdesk.cli_scanners import register as register_scanners
+
+    register_scanners(sub, common)
     return parser
 
 

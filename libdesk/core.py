@@ -164,7 +164,7 @@ class Ctx:
         """
         # The event names what changed; a move that changes nothing (same status again)
         # is still recorded with the fields it set (W1: Alma misses those, we do not).
-        changed = {k: v for k, v in changes.items() if item[k] != v} or changes
+        changed = {k: v for k, v in changes.items() if item[k] != v} or dict([next(iter(changes.items()))])
         before = {k: _jsonable(item[k]) for k in changed}
         item.update(changes)
         params = {c: item[c] for c in ITEM_STATE}

@@ -128,6 +128,11 @@ def _check_sqlite_path(url: str, create: bool) -> None:
         if not os.access(path, os.R_OK | os.W_OK):
             raise ConfigError(f"{path}: the database file is not readable and writable")
         return
+    for ancestor in path.parents:
+        if ancestor.exists():
+            if not ancestor.is_dir():
+                raise ConfigError(f"{path}: {ancestor} is a file, not a folder")
+            break
     if not create:
         raise ConfigError(f"{path}: no database here; run `libdesk init` (or `libdesk init --demo`) first")
     parent = path.parent

@@ -36,8 +36,7 @@ def _rows(path: Path, required: tuple[str, ...], optional: tuple[str, ...] = ())
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise InvalidInput(f"{path}: line {line}: not UTF-8 text") from None
+        raise InvalidInput(f"{path}: {_where_bytes_break(raw, exc.start)}: not UTF-8 text") from None
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader)
@@ -64,6 +63,18 @@ def _rows(path: Path, required: tuple[str, ...], optional: tuple[str, ...] = ())
         raise InvalidInput(f"{path}: line {reader.line_num}: {exc}") from None
 
 
+def _where_bytes_break(raw: bytes, offset: int) -> str:
+    """'line N, column NAME' of the byte at ``offset`` (the header names the columns)."""
+    line = raw[:offset].count(b"\n") + 1
+    start = raw.rfind(b"\n", 0, offset) + 1
+    header_end = raw.find(b"\n")
+    header = next(csv.reader([raw[:header_end if header_end >= 0 else len(raw)].decode("utf-8", "replace")]), [])
+    fields_before = next(csv.reader([raw[start:offset].decode("utf-8", "replace")]), [""])
+    index = max(len(fields_before) - 1, 0)
+    column = header[index].strip() if line > 1 and index < len(header) else None
+    return f"line {line}, column {column}" if column else f"line {line}"
+
+
 def import_items(db: Database, path: str | Path, *, operator: str,
                  progress: Any = None) -> dict[str, Any]:
     """Import items from CSV (SPEC section 1 columns). Items start In place, or awaiting
@@ -76,7 +87,7 @@ def import_items(db: Database, path: str | Path, *, operator: str,
     path = Path(path)
     inst = db.institution
     now = clock.now()
-    seen: set[str] = set()
+    seen: dict[str, int] = {}
     records: list[dict[str, Any]] = []
     for line, row in _rows(path, ITEM_COLUMNS, OPTIONAL_ITEM_COLUMNS):
         def bad(column: str, what: str, line: int = line) -> InvalidInput:
@@ -88,8 +99,8 @@ def import_items(db: Database, path: str | Path, *, operator: str,
         if len(barcode) > 64 or not barcode.isprintable():
             raise bad("barcode", f"not a barcode: {barcode[:40]!r}")
         if barcode in seen:
-            raise bad("barcode", f"duplicate barcode {barcode!r} in the file")
-        seen.add(barcode)
+            raise bad("barcode", f"duplicate barcode {barcode!r} in the file (also on line {seen[barcode]})")
+        seen[barcode] = line
         if row["library"] not in inst.libraries:
             raise bad("library", f"unknown library {row['library']!r}")
         location = inst.locations.get(row["location"])
@@ -109,12 +120,12 @@ def import_items(db: Database, path: str | Path, *, operator: str,
         })
     if not records:
         raise InvalidInput(f"{path}: no rows to import")
-    insert_items(db, records, operator=operator, source=str(path), progress=progress)
+    insert_items(db, records, operator=operator, source=str(path), progress=progress, lines=seen)
     return {"imported": len(records), "file": str(path)}
 
 
 def insert_items(db: Database, records: list[dict[str, Any]], *, operator: str, source: str,
-                 progress: Any = None) -> None:
+                 progress: Any = None, lines: dict[str, int] | None = None) -> None:
     """Insert checked item records in one transaction, refusing barcodes that exist.
 
     Raises:
@@ -126,8 +137,9 @@ def insert_items(db: Database, records: list[dict[str, Any]], *, operator: str, 
             existing.update(ctx.conn.execute(select(item_t.c.barcode).where(item_t.c.barcode.in_(chunk))).scalars())
         if existing:
             first = next(r for r in records if r["barcode"] in existing)
-            raise InvalidInput(f"{source}: barcode {first['barcode']!r} already exists "
-                               f"({len(existing)} existing barcode(s)); nothing imported")
+            where = f"line {lines[first['barcode']]}, column barcode: " if lines else ""
+            raise InvalidInput(f"{source}: {where}barcode {first['barcode']!r} already exists "
+                               f"({len(existing)} existing barcode(s) in all); nothing imported")
         stmt = insert(item_t)
         for chunk in _chunks(records, BATCH):
             ctx.conn.execute(stmt, chunk)

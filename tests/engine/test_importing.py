@@ -47,7 +47,7 @@ def test_bad_row_rejects_whole_file(db, tmp_path, body, where):
 def test_not_utf8_and_missing_header(db, tmp_path):
     path = tmp_path / "latin1.csv"
     path.write_bytes(HEADER.encode() + "N1,Caf\xe9,A,QA1,BOOK,WID,WID-STACKS\n".encode("latin-1"))
-    with pytest.raises(InvalidInput, match="line 2: not UTF-8"):
+    with pytest.raises(InvalidInput, match="line 2, column title: not UTF-8"):
         importing.import_items(db, path, operator="admin")
     path = write(tmp_path, "N1,T,A,QA1,BOOK,WID,WID-STACKS\n", header="barcode,title\n")
     with pytest.raises(InvalidInput, match="line 1: missing column"):
