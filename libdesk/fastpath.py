@@ -90,7 +90,8 @@ class Runner:
         cur = self.raw.execute(sql, self._args(names, fixed, params))
         cols = [d[0] for d in cur.description]
         conv = [self.convert.get(c) for c in cols]
-        return [{c: (f(v) if f is not None else v) for c, f, v in zip(cols, conv, row)} for row in cur.fetchall()]
+        return [{c: (f(v) if f is not None else v) for c, f, v in zip(cols, conv, row, strict=True)}
+                for row in cur.fetchall()]
 
     def first(self, stmt: ClauseElement, params: dict[str, Any]) -> dict[str, Any] | None:
         rows = self.rows(stmt, params)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from dataclasses import dataclass
 from typing import Any
 
@@ -472,12 +472,6 @@ def search_all(db: Database, query: str) -> Iterator[dict[str, Any]]:
     yield from search(db, query, limit=10_000)
 
 
-def _bucket(day: str, today: Any) -> str:
-    """The request-date bucket of a 'YYYY-MM-DD' day (as _date_bucket_col computes it)."""
-    age = (today - date.fromisoformat(day)).days
-    return "today" if age <= 0 else "last 7 days" if age <= 7 else "last 30 days" if age <= 30 else "older"
-
-
 def _facet_rows(db: Database, conn: Any, filters: dict[str, str | None], today: Any, since: Any,
                 cols: dict[str, Any], base: Any) -> Iterator[dict[str, Any]]:
     """(facet values..., n) groups of the matching active requests.
@@ -493,7 +487,7 @@ def _facet_rows(db: Database, conn: Any, filters: dict[str, str | None], today: 
             yield dict(row._mapping)
         return
     conds = ["n > 0"]
-    params: dict[str, Any] = {}
+    params: dict[str, Any] = {f"d{days}": (today - timedelta(days=days)).isoformat() for days in (0, 7, 30)}
     for name in ("type", "owner", "pickup", "material_type", "step"):
         if filters.get(name) is not None:
             conds.append(f"{name} = :{name}")
@@ -501,11 +495,13 @@ def _facet_rows(db: Database, conn: Any, filters: dict[str, str | None], today: 
     if since is not None:
         conds.append("day >= :since")
         params["since"] = since.isoformat()
-    sql = ("SELECT type, owner, pickup, material_type, step, day, n FROM request_facets WHERE "
-           + " AND ".join(conds))
-    for row in conn.execute(text_sql(sql), params):
-        rec = dict(row._mapping)
-        rec["requested"] = _bucket(rec.pop("day"), today)
-        if filters.get("requested") is not None and rec["requested"] != filters["requested"]:
-            continue
-        yield rec
+    bucket = ("CASE WHEN day >= :d0 THEN 'today' WHEN day >= :d7 THEN 'last 7 days' "
+              "WHEN day >= :d30 THEN 'last 30 days' ELSE 'older' END")
+    sql = (f"SELECT type, owner, pickup, material_type, step, {bucket} AS requested, sum(n) AS n "
+           f"FROM request_facets WHERE {' AND '.join(conds)} GROUP BY 1, 2, 3, 4, 5, 6")
+    if filters.get("requested") is not None:
+        sql += " HAVING requested = :requested"
+        params["requested"] = filters["requested"]
+    names = ("type", "owner", "pickup", "material_type", "step", "requested", "n")
+    for row in conn.execute(text_sql(sql), params).all():
+        yield dict(zip(names, row, strict=True))
