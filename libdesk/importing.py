@@ -18,7 +18,7 @@ from sqlalchemy import bindparam, insert, select, update
 
 from libdesk import clock
 from libdesk.core import action, event_t, item_t
-from libdesk.db import Database
+from libdesk.db import Database, bulk_item_insert
 from libdesk.errors import InvalidInput
 from libdesk.models import ACQUISITION, Patron
 
@@ -141,10 +141,11 @@ def insert_items(db: Database, records: list[dict[str, Any]], *, operator: str, 
             raise InvalidInput(f"{source}: {where}barcode {first['barcode']!r} already exists "
                                f"({len(existing)} existing barcode(s) in all); nothing imported")
         stmt = insert(item_t)
-        for chunk in _chunks(records, BATCH):
-            ctx.conn.execute(stmt, chunk)
-            if progress is not None:
-                progress(len(chunk))
+        with bulk_item_insert(ctx.conn):
+            for chunk in _chunks(records, BATCH):
+                ctx.conn.execute(stmt, chunk)
+                if progress is not None:
+                    progress(len(chunk))
         ctx.event("import_items", message=f"{len(records)} items from {Path(source).name}",
                   after={"source": source, "count": len(records)})
 

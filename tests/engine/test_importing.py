@@ -52,3 +52,24 @@ def test_not_utf8_and_missing_header(db, tmp_path):
     path = write(tmp_path, "N1,T,A,QA1,BOOK,WID,WID-STACKS\n", header="barcode,title\n")
     with pytest.raises(InvalidInput, match="line 1: missing column"):
         importing.import_items(db, path, operator="admin")
+
+
+def test_imported_items_are_found_by_words_and_later_inserts_still_indexed(db, tmp_path):
+    """The import indexes words in bulk with the insert trigger lifted; the trigger is back after."""
+    from libdesk import queries
+    from libdesk.importing import insert_items
+    from tests.conftest import FROZEN
+
+    path = write(tmp_path, "N1,Quaternion Gardens,Hamilton,QA1,BOOK,WID,WID-STACKS\n")
+    importing.import_items(db, path, operator="admin")
+    assert [r["barcode"] for r in queries.search(db, "quaternion")] == ["N1"]
+    with db.read() as conn:
+        triggers = {r[0] for r in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+    assert "item_fts_ai" in triggers
+    failed = write(tmp_path, "N1,Again,A,QA1,BOOK,WID,WID-STACKS\n", name="again.csv")
+    with pytest.raises(InvalidInput):
+        importing.import_items(db, failed, operator="admin")
+    insert_items(db, [{"barcode": "N2", "title": "Octonion Orchards", "author": "", "call_number": "", "library": "WID",
+                       "location": "WID-STACKS", "material_type": "BOOK", "process_type": None, "version": 1,
+                       "created_at": FROZEN, "updated_at": FROZEN}], operator="admin", source="test")
+    assert [r["barcode"] for r in queries.search(db, "octonion")] == ["N2"]
