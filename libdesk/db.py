@@ -206,7 +206,7 @@ def create_database(path_or_url: str | os.PathLike[str], institution: Institutio
 FTS_COLUMNS = ("title", "author", "call_number")
 
 
-_FTS_INSERT_TRIGGER = (
+FTS_INSERT_TRIGGER = (
     f"CREATE TRIGGER IF NOT EXISTS item_fts_ai AFTER INSERT ON item BEGIN "
     f"INSERT INTO item_fts(rowid, {', '.join(FTS_COLUMNS)}) "
     f"VALUES (new.id, {', '.join('new.' + c for c in FTS_COLUMNS)}); END")
@@ -229,7 +229,7 @@ def bulk_item_insert(conn: Connection) -> Iterator[None]:
     yield
     cols = ", ".join(FTS_COLUMNS)
     conn.exec_driver_sql(f"INSERT INTO item_fts(rowid, {cols}) SELECT id, {cols} FROM item WHERE id > ?", (before,))
-    conn.exec_driver_sql(_FTS_INSERT_TRIGGER)
+    conn.exec_driver_sql(FTS_INSERT_TRIGGER)
 
 
 def has_fts(engine: Engine) -> bool:
@@ -263,7 +263,7 @@ def _create_extras(engine: Engine) -> None:
             # Prefix indexes: a typed word matches as a prefix ("gard" finds gardens); without
             # them a short common prefix ("law*") costs 14 ms at 1M items, with them ~0.2 ms.
             "tokenize='unicode61 remove_diacritics 2', prefix='2 3 4')")
-        conn.exec_driver_sql(_FTS_INSERT_TRIGGER)
+        conn.exec_driver_sql(FTS_INSERT_TRIGGER)
         conn.exec_driver_sql(
             f"CREATE TRIGGER IF NOT EXISTS item_fts_ad AFTER DELETE ON item BEGIN "
             f"INSERT INTO item_fts(item_fts, rowid, {cols}) VALUES ('delete', old.id, {old}); END")
