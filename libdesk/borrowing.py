@@ -187,7 +187,8 @@ def rs_desk(inst: Institution, b: dict[str, Any]) -> Place:
 
 
 def allowed_actions(b: dict[str, Any], active_messages: int = 0) -> list[str]:
-    """The engine calls (CLI subcommands) the request's status allows now."""
+    """What the request's status allows now: ``borrowing`` subcommand names, or the desk
+    action in words where the next step is a scan at a desk."""
     status = b["status"]
     shipped, has_item = b["shipped_at"] is not None, b["item_id"] is not None
     out: list[str] = {
@@ -1077,8 +1078,8 @@ CHECKS: dict[str, list[tuple[str, str, str, str]]] = {
     "daily": [
         ("active_notes", "Active Notes", "dismiss", "read the note, act on it, then dismiss it"),
         ("active_messages", "Active General Messages", "dismiss",
-         "read the lender's message, do what is best for the patron (re-request, ILL, cancel, ask the lender to "
-         "reject), then dismiss it"),
+         ("read the lender's message, do what is best for the patron (re-request, ILL, cancel, ask the lender "
+          "to reject), then dismiss it")),
         (READY_TO_BE_SENT, STATUS_NAMES[READY_TO_BE_SENT], "send", "send it to the first partner of its rota"),
         (RETURNED_TO_PATRON, STATUS_NAMES[RETURNED_TO_PATRON], "scan in",
          "scan the item in at the resource-sharing desk: it then goes back to the lender"),

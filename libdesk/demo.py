@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from libdesk import borrowing as rs
 from libdesk import circulation, clock, requests, scan, workorders
 from libdesk.core import action
 from libdesk.db import Database
@@ -253,8 +254,6 @@ def load_borrowing_demo(db: Database, at: Callable[[int], None], patrons: list[s
     set back (``at(days_ago)``), so their histories are real; plus general messages, a note,
     and completed requests stuck in Transit, Loan and Resource Sharing Request (B8).
     Returns the number of requests."""
-    from libdesk import borrowing as rs  # the demo is the only caller outside the engine's faces
-
     op = DEMO_OPERATOR
     made: list[int] = []
 

@@ -19,7 +19,6 @@ from libdesk.exporting import export_rows
 from libdesk.models import Notice
 from tests.conftest import FROZEN, db_fingerprint
 
-
 # -- helpers ----------------------------------------------------------------------------------------
 
 def new(db, patron="P0001", title="Moby Dick", *, operator="rs", **kw) -> int:
@@ -373,7 +372,7 @@ def test_B5_scan_in_of_an_item_whose_request_was_cancelled_routes_it_back_to_the
 def test_B6_lender_messages_are_active_in_the_task_count_until_staff_dismiss_them(db):
     i = sent(db)
     assert rs.task_count(db) == 0
-    r = rs.partner_message(db, i, "Only the e-book: would that do?", operator="rs")
+    rs.partner_message(db, i, "Only the e-book: would that do?", operator="rs")
     rs.partner_message(db, i, "Please answer soon", operator="rs")
     rs.add_note(db, i, "Asked the patron by phone", operator="rs")
     assert rs.task_count(db) == 2  # notes are not lender tasks
@@ -393,7 +392,7 @@ def test_B6_lender_messages_are_active_in_the_task_count_until_staff_dismiss_the
         rs.dismiss(db, i, operator="rs")
     with pytest.raises(NotFound):
         rs.dismiss(db, i, 999, operator="rs")
-    msg = [e for e in history(db, i) if e["action"] == "partner_message"][0]
+    msg = next(e for e in history(db, i) if e["action"] == "partner_message")
     assert "Partner Yale University Library (YALE)" in msg["message"] and msg["operator"] == "rs"
     with pytest.raises(WrongState, match="no partner has it"):
         rs.partner_message(db, ready(db), "hello", operator="rs")
