@@ -320,6 +320,9 @@ def _upgrade(engine: Engine, version: int) -> None:
             conn.exec_driver_sql(
                 "UPDATE request SET owner = (SELECT library FROM item WHERE item.id = request.item_id), "
                 "material_type = (SELECT material_type FROM item WHERE item.id = request.item_id)")
+        if version < 3:
+            # 3: resource-sharing borrowing requests and their messages (new tables only).
+            SQLModel.metadata.create_all(conn, checkfirst=True)
         conn.execute(update(Meta.__table__).where(Meta.__table__.c.key == "schema_version")
                      .values(value=str(SCHEMA_VERSION)))
     _create_extras(engine)

@@ -177,8 +177,12 @@ class Institution:
         return [p for p in self.places.values() if p.is_department and p.work_order_type == type_code]
 
     def place_name(self, code: str | None) -> str:
+        """A place's name; ``partner:CODE`` (an item on its way back to a lender) names the partner."""
         if code is None:
             return ""
+        if code.startswith("partner:"):
+            partner = self.partners.get(code[len("partner:"):])
+            return f"{partner.name} (lender)" if partner else code
         place = self.places.get(code)
         return place.name if place else code
 

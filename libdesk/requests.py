@@ -52,6 +52,18 @@ def patron(ctx: Ctx, patron_id: str, *, for_new_activity: bool = True) -> dict[s
     return rec
 
 
+def refuse_borrowed(item: dict[str, Any], what: str) -> None:
+    """A borrowed (resource-sharing) item belongs to its lender: it is handled on Borrowing
+    Requests only.
+
+    Raises:
+        WrongState: the item is a temporary resource-sharing item.
+    """
+    if item.get("borrowing_id") is not None:
+        raise WrongState(f"Item {item['barcode']} is borrowed from a partner (borrowing request "
+                         f"{item['borrowing_id']}): it cannot be {what}; use Borrowing Requests")
+
+
 def _is_pseudo(ctx: Ctx, patron_id: str | None) -> bool:
     """Loans to a migrated pseudopatron are staff holdings: they are never recalled."""
     if patron_id is None:
@@ -76,6 +88,7 @@ def place_request(db: Database, barcode: str, patron_id: str, pickup: str, *, op
         who = patron(ctx, patron_id)
         if item["process_type"] in (MISSING, LOST):
             raise WrongState(f"Item {barcode} is {item['process_type']}; it cannot be requested")
+        refuse_borrowed(item, "requested")
         if item["loan_patron"] == patron_id:
             raise WrongState(f"Item {barcode} is already on loan to {patron_id}")
         queue = ctx.queue(item["id"])

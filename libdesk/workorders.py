@@ -31,6 +31,7 @@ from libdesk.models import (
     WORK_ORDER,
     WORK_ORDER_REQUEST,
 )
+from libdesk.requests import refuse_borrowed
 from libdesk.routing import (
     NO_PROCESS,
     Routed,
@@ -76,6 +77,7 @@ def place_work_order(db: Database, barcode: str, type_code: str, department: str
         dept = department_of_type(ctx, type_code, department)
         if item["process_type"] in (MISSING, LOST):
             raise WrongState(f"Item {barcode} is {item['process_type']}; find it before starting a work order")
+        refuse_borrowed(item, "put in a work order")
         req = ctx.insert_request(item, kind=WORK_ORDER_REQUEST, work_order_type=dept.work_order_type,
                                  department=dept.code, note=note, in_hand=in_hand, step=WAITING,
                                  message=f"work order request for {dept.code}" + (" (in hand)" if in_hand else ""))
@@ -166,6 +168,7 @@ def edit_item(db: Database, barcode: str, type_code: str, department: str, *, op
             if not ctx.operator.may_act_at(code):
                 raise NotPermitted(f"Operator {ctx.operator.id} may not manage work orders of "
                                    f"{ctx.place_name(code)} ({code})")
+        refuse_borrowed(item, "put in a work order")
         if item["process_type"] == RESOURCE_SHARING:
             raise WrongState(f"Item {barcode} is a borrowed resource-sharing item: it cannot enter a work order")
         if item["process_type"] == LOAN:

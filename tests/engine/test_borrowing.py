@@ -673,3 +673,30 @@ def test_story_a_completed_request_stuck_in_transit_appears_in_the_monthly_repor
     r = scan.scan_in(db, barcode, at="WID-CIRC", operator="circ")  # the clean-up
     assert "removed" in r.message
     assert rs.stuck_report(db)["total"] == 0 and show(db, i)["item_removed"]
+
+
+# -- the rest of the desk leaves borrowed items alone ------------------------------------------
+
+@pytest.mark.parametrize("action", [
+    lambda db, code: __import__("libdesk.requests", fromlist=["x"]).place_request(db, code, "P0009", "WID-CIRC",
+                                                                                operator="circ"),
+    lambda db, code: __import__("libdesk.workorders", fromlist=["x"]).place_work_order(db, code, "PRES", "CCWID",
+                                                                                     operator="admin"),
+    lambda db, code: __import__("libdesk.workorders", fromlist=["x"]).edit_item(db, code, "PRES", "CCWID",
+                                                                              operator="admin"),
+    lambda db, code: circulation.mark_missing(db, code, operator="admin"),
+])
+def test_borrowed_item_is_refused_by_requests_work_orders_editor_and_missing(db, action):
+    i = loaned(db)
+    code = show(db, i)["item_barcode"]
+    before = db_fingerprint(db)
+    with pytest.raises(WrongState, match="borrowed from a partner"):
+        action(db, code)
+    assert db_fingerprint(db) == before
+
+
+def test_item_going_back_to_the_lender_names_the_partner(db):
+    i = returned_to_partner(db)
+    item = item_of(db, i)
+    assert item["transit_to"].startswith("partner:")
+    assert item["process_name"].startswith("In transit to ") and "(lender)" in item["process_name"]

@@ -96,6 +96,8 @@ def test_schema_1_database_is_upgraded_on_open(tmp_path, inst):
     for trigger in ("request_facets_ai", "request_facets_ad", "request_facets_au"):
         con.execute(f"DROP TRIGGER {trigger}")
     con.execute("DROP TABLE request_facets")
+    for table in ("borrowingmessage", "borrowingrequest"):  # schema 3
+        con.execute(f"DROP TABLE {table}")
     con.execute("DROP INDEX ix_request_monitor")
     con.execute("ALTER TABLE request DROP COLUMN owner")
     con.execute("ALTER TABLE request DROP COLUMN material_type")
@@ -106,4 +108,9 @@ def test_schema_1_database_is_upgraded_on_open(tmp_path, inst):
     requests.place_request(db, "L01", "P0001", "LAW-CIRC", operator="circ")
     assert queries.monitor(db, {"owner": "LAW"})["total"] == 1
     con = sqlite3.connect(path)
-    assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "2"
+    from libdesk.models import SCHEMA_VERSION
+
+    assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == str(SCHEMA_VERSION)
+    from libdesk import borrowing
+
+    assert borrowing.list_requests(db) == []
