@@ -1,0 +1,473 @@
+"""Monitor Requests & Item Processes (Alma: Fulfillment > Monitor Requests & Item Processes),
+seed 000 "Resource Request Monitoring", SPEC L3/L4.
+
+Library-wide, so large: the facets on the left narrow it, in the seed's recommended order
+(Request/Process Type, Owner, Pickup Location, then Material Type, Workflow Step or Request
+Date). Each facet value shows its count over what the other chosen facets match; choosing a
+value narrows the list and every count, choosing it again widens back
+(:func:`libdesk.queries.monitor` returns rows, total and facets in one call).
+
+The row actions are Alma's: **Cancel** (Q5: the confirmation spells out what cancelling does
+at the request's workflow step; Transit Item asks twice), **Edit** (note; a work order's
+department, of the same type), **Update Expiry**, **Audit Trail**; and the item's detail.
+Export (ctrl+s) writes the list as narrowed (:func:`libdesk.queries.monitor_all`).
+
+Reads run in a thread worker, a page of rows at a time (newest first, keyset on the request
+id); moving to the end reads the next page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import DataTable, Footer, Label, Static
+from textual.widgets.option_list import Option
+from textual.worker import Worker, get_current_worker
+
+from libdesk import exporting, queries, requests
+from libdesk.db import Database
+from libdesk.errors import LibdeskError
+from libdesk.models import STEP_NAMES
+from libdesk.queries import MONITOR_COLUMNS, MONITOR_FACETS, REQUEST_DATE_BUCKETS
+from screens.base import DeskCommand
+from screens.choosers import Chooser
+from screens.item_dialogs import (
+    STEP_CODES,
+    EventsDialog,
+    PromptDialog,
+    RequestEdit,
+    RequestEditDialog,
+    RequestInfo,
+    confirm_cancel,
+)
+from screens.list_base import ListScreen
+from screens.widgets import DeskHeader
+from screens.widgets.facet_list import FacetList
+from screens.widgets.result_line import ResultLine
+
+PAGE = 200
+"""Rows read at a time (STYLE.md section 6)."""
+MORE_AHEAD = 20
+"""The next page is read when the cursor comes this close to the last loaded row."""
+
+FACET_TITLES = {
+    "type": "Request / process type",
+    "owner": "Owner",
+    "pickup": "Pickup location",
+    "material_type": "Material type",
+    "step": "Workflow step",
+    "requested": "Request date",
+}
+"""The facets as the sidebar names them, in the seed's order of narrowing."""
+assert tuple(FACET_TITLES) == MONITOR_FACETS, "a facet of the engine has no title here"
+
+WIDTHS = {"id": 7, "type": 12, "barcode": 14, "title": 12, "owner": 5, "pickup": 10, "material_type": 8,
+          "step": 17, "placed": 10, "expiry": 10, "creator": 7, "note": 16}
+"""Column widths (headers on two lines); the columns are exactly the export's (MONITOR_COLUMNS),
+in its order: the list scrolls sideways (←→) to the later ones."""
+
+ROW_ACTIONS: list[tuple[str, str]] = [
+    ("cancel", "Cancel…          Del     depends on the workflow step"),
+    ("edit", "Edit…            ctrl+y  note; department of the same type"),
+    ("expiry", "Update Expiry…   ctrl+e  a new expiry date"),
+    ("audit", "Audit Trail      ctrl+t  every change to the request"),
+    ("item", "Item detail      ctrl+g  the item, its queue and history"),
+]
+"""The row-action menu: action name, label."""
+
+
+class MonitorScreen(ListScreen):
+    """Monitor Requests & Item Processes: facets with counts, the requests, their actions."""
+
+    @dataclass
+    class Loaded(Message, bubble=False):
+        """The list (and, for a first page, the facets) was read."""
+
+        generation: int
+        rows: list[dict[str, Any]]
+        total: int
+        facets: dict[str, dict[str, int]] | None
+        """Counts per facet value (None for a further page)."""
+        next_after: int | None
+        append: bool
+        error: str | None = None
+
+    @dataclass
+    class Exported(Message, bubble=False):
+        """An export ended (``error`` when it failed)."""
+
+        message: str
+        error: bool = False
+
+    DEFAULT_CSS = """
+    MonitorScreen {
+        #monitor-body { height: 1fr; }
+        #monitor-facets { width: 30%; min-width: 24; max-width: 34; height: 1fr; border-right: solid $panel-lighten-2; padding: 0 1 0 0; }
+        #monitor-main { width: 1fr; height: 1fr; padding: 0 1; }
+        .monitor-title { color: $text-muted; padding: 0 1; }
+        #monitor { height: 1fr; }
+        .list-keys { color: $text-muted; padding: 0 1; }
+    }
+    """
+
+    TITLE = "Monitor Requests & Item Processes"
+    AUTO_FOCUS = "FacetList"
+    SUPPORTS: ClassVar[frozenset[str]] = frozenset({"refresh"})
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("delete", "row_action('cancel')", "Cancel request", show=False, id="monitor-cancel"),
+        Binding("ctrl+y", "row_action('edit')", "Edit request", show=False, id="monitor-edit"),
+        Binding("ctrl+e", "row_action('expiry')", "Update expiry", show=False, id="monitor-expiry"),
+        Binding("ctrl+t", "row_action('audit')", "Audit trail", show=False, id="monitor-audit"),
+        Binding("ctrl+g", "row_action('item')", "Item detail", show=False, id="monitor-item"),
+        Binding("ctrl+s", "export", "Export", show=False, id="monitor-export"),
+    ]
+    HELP = """\
+Every active request and work order in the library. Narrow it with the **facets** on the
+left (Enter on a value; Enter again on a ticked value widens back), best in this order:
+*Request / process type*, *Owner*, *Pickup location*, then *Material type*, *Workflow
+step* or *Request date*. Each count is what you would get by choosing that value.
+
+Tab moves to the list. **Enter** on a request opens its actions:
+
+- **Cancel** (Del): what it does depends on the workflow step. Not yet acted on: the
+  request and its work order are cancelled, the item stays. *Transit Item*: don't; let the
+  item arrive and mark it Done (cancelling anyway asks twice and cancels only the request).
+  *In Process*: only the request is cancelled; the item stays until Done.
+- **Edit** (ctrl+y): the note; a work order's department (one of the same type).
+- **Update Expiry** (ctrl+e), **Audit Trail** (ctrl+t), the **item** (ctrl+g).
+
+**ctrl+s** exports the list as narrowed to a .csv or .xlsx file.
+"""
+
+    def __init__(self, db: Database) -> None:
+        super().__init__(id="monitor")
+        self.db = db
+        """The database the engine works on."""
+        self.filters: dict[str, str] = {}
+        """The chosen facet values (facet -> value)."""
+        self.rows: dict[str, dict[str, Any]] = {}
+        """The loaded rows by request id (as text), newest first."""
+        self.total = 0
+        """How many requests the chosen facets match."""
+        self.facets: dict[str, dict[str, int]] = {}
+        """The counts per facet value."""
+        self.next_after: int | None = None
+        self._generation = 0
+        self._loading = False
+        self._exporting = False
+
+    def compose(self) -> ComposeResult:
+        yield DeskHeader()
+        with Horizontal(id="monitor-body"):
+            with Vertical(id="monitor-facets"):
+                yield Label("Facets · Enter narrows", classes="monitor-title")
+                yield FacetList(id="facets")
+            with Vertical(id="monitor-main"):
+                yield Label("", id="monitor-count", classes="monitor-title")
+                yield DataTable(id="monitor", cursor_type="row", zebra_stripes=True, header_height=2)
+                yield ResultLine(id="monitor-result")
+                yield Static("Enter row actions · Del Cancel · ctrl+y Edit · ctrl+e Expiry · ctrl+t Audit Trail · "
+                             "ctrl+g item · ctrl+s export · Tab facets/list", classes="list-keys")
+        yield Footer(compact=True, show_command_palette=False)
+
+    def on_mount(self) -> None:
+        table = self.table
+        for key, header in MONITOR_COLUMNS:
+            table.add_column(header, key=key, width=WIDTHS.get(key))
+        self.watch(table, "scroll_y", self._scrolled, init=False)
+
+    def on_screen_resume(self) -> None:
+        # Back from a pop-up or another screen: requests may have moved on.
+        self.reload()
+
+    # -- facets ------------------------------------------------------------------------------
+    def facet_label(self, facet: str, value: str) -> str:
+        """A facet value in desk words."""
+        inst = self.db.institution
+        if facet == "type":
+            if value == "patron":
+                return "Patron request"
+            wo = inst.work_order_types.get(value)
+            return f"{wo.name} ({value})" if wo else value
+        if facet == "owner":
+            lib = inst.libraries.get(value)
+            return f"{lib.name} ({value})" if lib else value
+        if facet == "pickup":
+            return f"{inst.place_name(value)} ({value})" if value in inst.places else value
+        if facet == "step":
+            return STEP_NAMES.get(value, value)
+        return value
+
+    @on(FacetList.Chosen)
+    def _facet_chosen(self, event: FacetList.Chosen) -> None:
+        event.stop()
+        self.choose_facet(event.facet, event.value)
+
+    def choose_facet(self, facet: str | None, value: str | None) -> None:
+        """Narrow by ``facet`` = ``value``; the same again widens back; None clears every facet."""
+        if facet is None:
+            self.filters = {}
+        elif self.filters.get(facet) == value:
+            del self.filters[facet]
+        elif value is not None:
+            self.filters[facet] = value
+        self.reload(keep_rows=False)
+
+    # -- loading -----------------------------------------------------------------------------
+    def refresh_list(self) -> None:
+        """F5: read the list and the counts again."""
+        self.reload()
+
+    def reload(self, *, keep_rows: bool = True) -> None:
+        """Read the first page and the facet counts (when ``keep_rows``, as many rows as are shown)."""
+        self._generation += 1
+        self._loading = True
+        limit = min(max(PAGE, len(self.rows)), 1000) if keep_rows else PAGE
+        self._load(self._generation, dict(self.filters), None, limit)
+
+    def load_more(self) -> None:
+        """Read the next page, if there is one and nothing is loading."""
+        if self.next_after is None or self._loading:
+            return
+        self._loading = True
+        self._load(self._generation, dict(self.filters), self.next_after, PAGE)
+
+    @work(thread=True, exclusive=True, group="monitor-load", exit_on_error=False,
+          description="Monitor Requests & Item Processes: a page")
+    def _load(self, generation: int, filters: dict[str, str], after: int | None, limit: int) -> None:
+        first = after is None
+        try:
+            out = queries.monitor(self.db, dict(filters), after=after, limit=limit, facets=first)
+        except LibdeskError as exc:
+            self.post_message(self.Loaded(generation, [], 0, None, None, not first, exc.message))
+            return
+        if not get_current_worker().is_cancelled:
+            self.post_message(self.Loaded(generation, out["rows"], out["total"], out.get("facets") if first else None,
+                                          out["next_after"], not first))
+
+    @on(Loaded)
+    def _loaded(self, message: Loaded) -> None:
+        if message.generation != self._generation:
+            return
+        self._loading = False
+        if message.error:
+            self.result_line.error(message.error)
+            return
+        table = self.table
+        if not message.append:
+            keep = self.highlighted_key(table)
+            row_index = table.cursor_row
+            table.clear()
+            self.rows = {}
+        self.total = message.total
+        for row in message.rows:
+            key = str(row["id"])
+            self.rows[key] = row
+            table.add_row(*self._cells(row), key=key)
+        if not message.append:
+            self.move_to_key(table, keep, default=row_index)
+        self.next_after = message.next_after
+        if message.facets is not None:
+            self.facets = message.facets
+            chosen: dict[str, str | None] = dict(self.filters)
+            self.facet_list.show_facets(FACET_TITLES, self.facets, chosen, self.facet_label,
+                                        order={"requested": REQUEST_DATE_BUCKETS,
+                                               "step": tuple(STEP_NAMES)})
+        self._show_count()
+
+    def _cells(self, row: dict[str, Any]) -> list[Text]:
+        cells = []
+        for key, _ in MONITOR_COLUMNS:
+            value = row.get(key)
+            cell = Text("" if value is None else str(value))
+            if key == "id":
+                cell.justify = "right"
+            if key == "step" and value == STEP_NAMES["transit_item"]:
+                cell.stylize(self.theme_style("text-warning"))
+            if key == "expiry" and value and value < self.desk.clock().date().isoformat():
+                cell.stylize(self.theme_style("text-error", bold=True))
+            cells.append(cell)
+        return cells
+
+    def _show_count(self) -> None:
+        shown = len(self.rows)
+        narrowed = " · ".join(f"{FACET_TITLES[f]}: {self.facet_label(f, v)}" for f, v in self.filters.items())
+        if self.total == 0:
+            text = "No active requests" + (" match" if self.filters else "")
+        else:
+            text = f"Requests 1–{shown:,} of {self.total:,}, newest first"
+        if narrowed:
+            text += f" · {narrowed}"
+        self.query_one("#monitor-count", Label).update(text)
+
+    @on(DataTable.RowHighlighted, "#monitor")
+    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.cursor_row >= self.table.row_count - MORE_AHEAD:
+            self.load_more()
+
+    def _scrolled(self, scroll_y: float) -> None:
+        table = self.table
+        if table.row_count and scroll_y >= table.max_scroll_y - MORE_AHEAD:
+            self.load_more()
+
+    def worker_failed(self, worker: Worker[Any]) -> None:
+        if worker.group == "monitor-load":
+            self._loading = False
+        elif worker.group == "monitor-export":
+            self._exporting = False
+
+    # -- row actions -------------------------------------------------------------------------
+    @on(DataTable.RowSelected, "#monitor")
+    def _row_chosen(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        row = self.highlighted
+        if row is None:
+            return
+        options: list[Option | None] = [Option(label, id=name) for name, label in ROW_ACTIONS]
+        chooser = Chooser(f"Request {row['id']} · {row['barcode']} · {row['step']}", options, id="monitor-actions")
+        self.app.push_screen(chooser, lambda name: self.action_row_action(name) if name else None)
+
+    def action_row_action(self, name: str) -> None:
+        """A row action on the highlighted request."""
+        row = self.highlighted
+        if row is None:
+            self.result_line.error("No request highlighted: narrow the list and pick a row")
+            return
+        inst = self.db.institution
+        request_id = int(row["id"])
+        is_patron = row["type"] == "patron"
+        if name == "cancel":
+            info = RequestInfo(request_id, "patron" if is_patron else "work_order",
+                               STEP_CODES.get(row["step"], row["step"]), inst.place_name(row["pickup"]))
+            confirm_cancel(self.app, info, partial(self.cancel_request, request_id))
+        elif name == "edit":
+            summary = f"{self.facet_label('type', row['type'])} · {row['barcode']} · {row['title']}"
+            self.app.push_screen(RequestEditDialog(
+                inst, request_id, note=row["note"] or "", work_order_type=None if is_patron else row["type"],
+                department=None if is_patron else row["pickup"], summary=summary), self.edit_request)
+        elif name == "expiry":
+            self.app.push_screen(PromptDialog(
+                f"Update Expiry · request {request_id}", "New expiry date (YYYY-MM-DD)", row["expiry"] or "",
+                note="Nothing happens at expiry: lists flag the item as overdue after it.", id="expiry-prompt"),
+                partial(self.set_expiry, request_id))
+        elif name == "audit":
+            events = self.call_engine(requests.audit_trail, self.db, request_id)
+            if events is not None:
+                self.app.push_screen(EventsDialog(
+                    f"Audit Trail · request {request_id} · {row['barcode']}", events,
+                    note=f"Created by {row['creator']} on {row['placed']}; every later change below."))
+        elif name == "item":
+            from screens.item_detail import ItemDetailScreen  # opened from rows only
+
+            self.app.push_screen(ItemDetailScreen(self.db, row["barcode"]))
+
+    def cancel_request(self, request_id: int, confirm: bool) -> None:
+        """Cancel after the operator agreed (``confirm``: the second Transit Item confirmation)."""
+        app = self.desk
+        result = self.call_engine(requests.cancel, self.db, request_id, operator=app.operator,
+                                  at=app.currently_at, confirm=confirm)
+        if result is not None:
+            self.show_result(result)
+            self.reload()
+
+    def edit_request(self, form: RequestEdit | None) -> None:
+        """Edit with what changed (the engine refuses a department of another type)."""
+        if form is None:
+            return
+        app = self.desk
+        result = self.call_engine(requests.edit, self.db, form.request_id, operator=app.operator,
+                                  at=app.currently_at, note=form.note, department=form.department)
+        if result is not None:
+            self.show_result(result)
+            self.reload()
+
+    def set_expiry(self, request_id: int, text: str | None) -> None:
+        """Update Expiry with the date typed (the engine checks it is a date)."""
+        if text is None:
+            return
+        app = self.desk
+        result = self.call_engine(requests.set_expiry, self.db, request_id, text, operator=app.operator,
+                                  at=app.currently_at)
+        if result is not None:
+            self.show_result(result)
+            self.reload()
+
+    # -- export ------------------------------------------------------------------------------
+    def action_export(self) -> None:
+        """ctrl+s: the list as narrowed, to a CSV or XLSX file named in a pop-up."""
+        if self._exporting:
+            self.result_line.error("Wait: the last export is still running")
+            return
+        default = Path.cwd() / f"monitor-{self.desk.clock():%Y-%m-%d}.xlsx"
+        self.app.push_screen(PromptDialog(
+            "Export Monitor Requests & Item Processes", "File (.xlsx or .csv)", str(default),
+            note=f"{self.total:,} requests: exactly the list's columns, as narrowed now.", id="export-prompt"),
+            partial(self.export_to, dict(self.filters)))
+
+    def export_to(self, filters: dict[str, str], path: str | None) -> None:
+        """Export the list (as narrowed when the pop-up opened) to ``path``, in a worker."""
+        if not path:
+            return
+        self._exporting = True
+        self.result_line.show(f"Exporting {self.total:,} requests…", "info")
+        self._export(path, filters)
+
+    @work(thread=True, exclusive=True, group="monitor-export", exit_on_error=False,
+          description="Monitor Requests & Item Processes: export")
+    def _export(self, path: str, filters: dict[str, str]) -> None:
+        try:
+            written = exporting.export_rows(path, MONITOR_COLUMNS, queries.monitor_all(self.db, dict(filters)))
+        except LibdeskError as exc:
+            self.post_message(self.Exported(f"Export failed: {exc.message}", error=True))
+            return
+        self.post_message(self.Exported(f"Exported {written['rows']:,} requests to {written['path']}"))
+
+    @on(Exported)
+    def _exported(self, message: Exported) -> None:
+        self._exporting = False
+        if message.error:
+            self.result_line.error(message.message)
+            self.notify(message.message, severity="error")
+        else:
+            self.result_line.ok(message.message)
+
+    def desk_commands(self) -> Iterable[DeskCommand]:
+        yield DeskCommand("Cancel the highlighted request", "Explains what cancelling does at its step (Del)",
+                          partial(self.action_row_action, "cancel"))
+        yield DeskCommand("Edit the highlighted request", "Note; a work order's department (ctrl+y)",
+                          partial(self.action_row_action, "edit"))
+        yield DeskCommand("Update Expiry of the highlighted request", "A new expiry date (ctrl+e)",
+                          partial(self.action_row_action, "expiry"))
+        yield DeskCommand("Audit Trail of the highlighted request", "Every change to it (ctrl+t)",
+                          partial(self.action_row_action, "audit"))
+        yield DeskCommand("Item detail of the highlighted request", "The item, its queue and history (ctrl+g)",
+                          partial(self.action_row_action, "item"))
+        yield DeskCommand("Clear all facets", "Every active request again", partial(self.choose_facet, None, None))
+        yield DeskCommand("Export the monitor list", "To a CSV or XLSX file, as narrowed (ctrl+s)",
+                          self.action_export)
+
+    # -- accessors ---------------------------------------------------------------------------
+    @property
+    def highlighted(self) -> dict[str, Any] | None:
+        """The row under the cursor."""
+        key = self.highlighted_key(self.table)
+        return self.rows.get(key) if key is not None else None
+
+    @property
+    def facet_list(self) -> FacetList:
+        return self.query_one(FacetList)
+
+    @property
+    def table(self) -> DataTable[Text]:
+        return self.query_one("#monitor", DataTable)
+

@@ -1,0 +1,350 @@
+"""Physical Items search (Alma: the persistent search, type Physical Items), seed 000.
+
+One box: a barcode, a barcode prefix ending in ``*``, or words of the title, author or call
+number (:func:`libdesk.queries.search`). The results show what the seed's "quick snapshot"
+asks for: the base status, the process type as Alma shows it ("Technical Services Work Order
+(Cataloging)"), the department and the number of requests. The row actions are Alma's:
+
+- **Work Order** (ctrl+w): the Work Order pop-up, then :func:`libdesk.workorders.place_work_order`
+  (SPEC W11; not in hand by default: the item is on the shelf, so it goes on the pick list);
+- **Request** (ctrl+n): patron and pickup desk, then :func:`libdesk.requests.place_request`;
+- **Edit Item** (ctrl+y): the Physical Item Editor with Alma's warning that it skips the status
+  and the transit steps, then :func:`libdesk.workorders.edit_item` (W12);
+- **History** (ctrl+t) and **Queue** (ctrl+g): the item detail screen.
+
+Enter on a row opens the row-action menu (Alma's ellipsis). The search runs in a thread
+worker; the row actions are single transactions and run in the handler.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import events, on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import DataTable, Footer, Input, Label, Static
+from textual.widgets.option_list import Option
+from textual.worker import get_current_worker
+
+from libdesk import queries, requests, workorders
+from libdesk.db import Database
+from libdesk.errors import LibdeskError
+from screens.base import DeskCommand
+from screens.choosers import Chooser
+from screens.item_dialogs import (
+    EditorForm,
+    ItemEditorDialog,
+    RequestDialog,
+    RequestForm,
+)
+from screens.list_base import ListScreen
+from screens.widgets import DeskHeader
+from screens.widgets.result_line import ResultLine
+from screens.work_order import WorkOrderDialog, WorkOrderForm
+
+SEARCH_LIMIT = 50
+"""Rows a search shows: the person refines the words rather than scroll (queries.search)."""
+
+COLUMNS: list[tuple[str, str, int | None]] = [
+    ("barcode", "Barcode", 14), ("title", "Title", 16), ("call_number", "Call number", 11),
+    ("library", "Lib.", 4), ("base_status", "Status", 12), ("process", "Process type", 31),
+    ("department", "Dept.", 8), ("requests", "Req.", 4),
+]
+"""(row key, header, width) of the results table: 120 columns wide in all; a long process
+type is cut short here and shown whole in the item detail."""
+
+ROW_ACTIONS: list[tuple[str, str]] = [
+    ("work_order", "Work Order   ctrl+w  send the item to a department"),
+    ("request", "Request      ctrl+n  for a patron, picked up at a desk"),
+    ("edit_item", "Edit Item    ctrl+y  Physical Item Editor"),
+    ("history", "History      ctrl+t  every change, with operator"),
+    ("queue", "Queue        ctrl+g  the item's requests in order"),
+]
+"""The row-action menu (Alma's ellipsis): action name, label."""
+
+
+class PhysicalItemsScreen(ListScreen):
+    """Physical Items search: the box, the results, the row actions."""
+
+    @dataclass
+    class Results(Message, bubble=False):
+        """A search finished (posted by the search worker)."""
+
+        generation: int
+        """Which search: an older one's results are dropped."""
+        query: str
+        rows: list[dict[str, Any]]
+        """Rows as :func:`libdesk.queries.search` gives them."""
+        error: str | None = None
+        """The engine's refusal (an empty search), else None."""
+
+    DEFAULT_CSS = """
+    PhysicalItemsScreen {
+        #items-body { height: 1fr; padding: 0 1; }
+        #items-count { color: $text-muted; padding: 0 1; }
+        #items { height: 1fr; }
+        .list-keys { color: $text-muted; padding: 0 1; }
+    }
+    """
+
+    TITLE = "Physical Items"
+    AUTO_FOCUS = "#search"
+    SUPPORTS: ClassVar[frozenset[str]] = frozenset({"refresh"})
+    BINDINGS: ClassVar[list[BindingType]] = [
+        # priority: the search box would take ctrl+w as "delete word" (as on Return Items).
+        Binding("ctrl+w", "row_action('work_order')", "Work Order", show=False, priority=True,
+                id="items-work-order"),
+        Binding("ctrl+n", "row_action('request')", "Request", show=False, id="items-request"),
+        Binding("ctrl+y", "row_action('edit_item')", "Edit Item", show=False, id="items-edit"),
+        Binding("ctrl+t", "row_action('history')", "History", show=False, id="items-history"),
+        Binding("ctrl+g", "row_action('queue')", "Queue", show=False, id="items-queue"),
+    ]
+    HELP = """\
+Find an item by **barcode**, by a barcode **prefix** ending in `*` (`3204400*`), or by
+**words** of its title, author or call number; Enter searches. A scan searches too.
+
+The list shows each item's status, its process type as Alma shows it, its department and
+how many requests wait for it. **Enter** on a row opens its actions:
+
+- **Work Order** (ctrl+w): type, managing department, note, *Do not pick from shelf*.
+  Unticked, the item goes on its library's pick list and travels to the department.
+- **Request** (ctrl+n): a patron request, picked up at a desk (a loaned item is recalled).
+- **Edit Item** (ctrl+y): the Physical Item Editor. It skips the status and the transit
+  steps; prefer Scan In Items or Work Order.
+- **History** (ctrl+t) and **Queue** (ctrl+g): the item's detail, history and requests.
+
+↓ from the box goes to the list; typing on the list starts a new search.
+"""
+
+    def __init__(self, db: Database) -> None:
+        super().__init__(id="physical-items")
+        self.db = db
+        """The database the engine works on."""
+        self.query_text = ""
+        """The last search run (F5 and returning to the screen run it again)."""
+        self.rows: dict[str, dict[str, Any]] = {}
+        """The results by barcode."""
+        self._generation = 0
+        self._focus_results = False
+
+    def compose(self) -> ComposeResult:
+        yield DeskHeader()
+        with Vertical(id="items-body"):
+            yield Input(placeholder="Barcode, prefix* or words of title / author / call number, then Enter",
+                        id="search", select_on_focus=False)
+            yield Label("Type a barcode or words and press Enter", id="items-count")
+            yield DataTable(id="items", cursor_type="row", zebra_stripes=True)
+            yield ResultLine(id="items-result")
+            yield Static("Enter on a row: actions · ctrl+w Work Order · ctrl+n Request · ctrl+y Edit Item · "
+                         "ctrl+t History · ctrl+g Queue", id="items-keys", classes="list-keys")
+        yield Footer(compact=True, show_command_palette=False)
+
+    def on_mount(self) -> None:
+        table = self.table
+        for key, header, width in COLUMNS:
+            table.add_column(header, key=key, width=width)
+
+    def on_screen_resume(self) -> None:
+        # Back from a pop-up, another screen or the item detail: show the items as they are now.
+        if self.query_text:
+            self.run_search(self.query_text)
+
+    # -- searching -----------------------------------------------------------------------
+    @on(Input.Submitted, "#search")
+    def _search_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        text = event.value.strip()
+        if not text:
+            self.result_line.error("Type a barcode, a prefix ending in * or some words first")
+            return
+        self.run_search(text, focus_results=True)
+
+    def handle_scan(self, barcode: str) -> None:
+        """A scan here looks the item up."""
+        self.search_box.value = barcode
+        self.run_search(barcode, focus_results=True)
+
+    def refresh_list(self) -> None:
+        """F5: run the search again."""
+        if self.query_text:
+            self.run_search(self.query_text)
+
+    def run_search(self, text: str, *, focus_results: bool = False) -> None:
+        """Search in a worker; the results replace the table when they arrive."""
+        self.query_text = text
+        self._generation += 1
+        self._focus_results = focus_results
+        self._search(self._generation, text)
+
+    @work(thread=True, exclusive=True, group="physical-items-load", exit_on_error=False,
+          description="Physical Items search")
+    def _search(self, generation: int, text: str) -> None:
+        try:
+            rows = queries.search(self.db, text, limit=SEARCH_LIMIT)
+        except LibdeskError as exc:
+            self.post_message(self.Results(generation, text, [], exc.message))
+            return
+        if not get_current_worker().is_cancelled:
+            self.post_message(self.Results(generation, text, rows))
+
+    @on(Results)
+    def _show_results(self, message: Results) -> None:
+        if message.generation != self._generation:
+            return  # a newer search is on its way
+        if message.error:
+            self.result_line.error(message.error)
+            return
+        table = self.table
+        keep = self.highlighted_key(table)
+        table.clear()
+        self.rows = {row["barcode"]: row for row in message.rows}
+        for row in message.rows:
+            table.add_row(*self._cells(row), key=row["barcode"])
+        self.move_to_key(table, keep)
+        count = len(message.rows)
+        if count == 0:
+            summary = f"No items match {message.query!r}"
+        elif count >= SEARCH_LIMIT:
+            summary = f"The first {count} items matching {message.query!r}: add words to narrow"
+        else:
+            summary = f"{count} item{'s' if count != 1 else ''} matching {message.query!r}"
+        self.query_one("#items-count", Label).update(summary)
+        if self._focus_results and count:
+            table.focus()
+        self._focus_results = False
+
+    def _cells(self, row: dict[str, Any]) -> list[Text]:
+        process = Text(row["process"] or "")
+        if row["base_status"] != "In place":
+            process.stylize(self.theme_style("text-warning"))
+        requests_cell = Text(str(row["requests"]), justify="right")
+        if row["requests"]:
+            requests_cell.stylize("bold")
+        return [Text(row["barcode"]), Text(row["title"] or ""), Text(row["call_number"] or ""),
+                Text(row["library"] or ""), Text(row["base_status"]), process, Text(row["department"] or ""),
+                requests_cell]
+
+    # -- keys between the box and the list ---------------------------------------------------
+    def on_key(self, event: events.Key) -> None:
+        table = self.table
+        if self.focused is self.search_box and event.key == "down" and table.row_count:
+            event.stop()
+            table.focus()
+        elif self.focused is table and event.is_printable and event.character:
+            # Typing (or a scanner) on the list starts a new search in the box.
+            event.stop()
+            box = self.search_box
+            box.value = event.character
+            box.cursor_position = len(box.value)
+            box.focus()
+
+    # -- row actions -----------------------------------------------------------------------
+    @on(DataTable.RowSelected, "#items")
+    def _row_chosen(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_row_menu()
+
+    def action_row_menu(self) -> None:
+        """Enter: the row-action menu for the highlighted item."""
+        row = self.highlighted
+        if row is None:
+            return
+        options: list[Option | None] = [Option(label, id=name) for name, label in ROW_ACTIONS]
+        chooser = Chooser(f"{row['barcode']} · {row['title']}", options, id="item-actions")
+        self.app.push_screen(chooser, lambda name: self.action_row_action(name) if name else None)
+
+    def action_row_action(self, name: str) -> None:
+        """Run a row action on the highlighted item."""
+        row = self.highlighted
+        if row is None:
+            self.result_line.error("Search first: the row actions act on the highlighted item")
+            return
+        inst = self.db.institution
+        if name == "work_order":
+            self.app.push_screen(WorkOrderDialog(inst, row["barcode"], row["title"], in_hand=False),
+                                 self.place_work_order)
+        elif name == "request":
+            place = self.desk.place
+            pickup = place.code if place is not None and place.is_desk else self._home_desk(row)
+            self.app.push_screen(RequestDialog(inst, row["barcode"], row["title"], pickup=pickup), self.place_request)
+        elif name == "edit_item":
+            self.app.push_screen(ItemEditorDialog(inst, row), self.edit_item)
+        elif name in ("history", "queue"):
+            from screens.item_detail import ItemDetailScreen  # opened from here only
+
+            self.app.push_screen(ItemDetailScreen(self.db, row["barcode"], focus=name))
+
+    def _home_desk(self, row: dict[str, Any]) -> str | None:
+        try:
+            return self.db.institution.home_desk(row["library"], row["location"]).code
+        except LibdeskError:
+            return None
+
+    def place_work_order(self, form: WorkOrderForm | None) -> None:
+        """The Work Order pop-up's answers, to the engine (W11)."""
+        if form is None:
+            return
+        app = self.desk
+        result = self.call_engine(workorders.place_work_order, self.db, form.barcode, form.work_order_type,
+                                  form.department, operator=app.operator, note=form.note, in_hand=form.in_hand,
+                                  at=app.currently_at)
+        if result is not None:
+            self.show_result(result)
+            self.refresh_list()
+
+    def place_request(self, form: RequestForm | None) -> None:
+        """The Request pop-up's answers, to the engine (Q3: a loaned item is recalled)."""
+        if form is None:
+            return
+        app = self.desk
+        result = self.call_engine(requests.place_request, self.db, form.barcode, form.patron, form.pickup,
+                                  operator=app.operator, at=app.currently_at)
+        if result is not None:
+            self.show_result(result)
+            self.refresh_list()
+
+    def edit_item(self, form: EditorForm | None) -> None:
+        """The Physical Item Editor's answers, to the engine (W12)."""
+        if form is None:
+            return
+        app = self.desk
+        result = self.call_engine(workorders.edit_item, self.db, form.barcode, form.work_order_type,
+                                  form.department, operator=app.operator, at=app.currently_at)
+        if result is not None:
+            self.result_line.show(result.message, "warning")
+            self.refresh_list()
+
+    def desk_commands(self) -> Iterable[DeskCommand]:
+        yield DeskCommand("Work Order for the highlighted item", "Type, department, note, pick from shelf (ctrl+w)",
+                          partial(self.action_row_action, "work_order"))
+        yield DeskCommand("Request the highlighted item", "For a patron, picked up at a desk (ctrl+n)",
+                          partial(self.action_row_action, "request"))
+        yield DeskCommand("Edit Item (Physical Item Editor)", "Type and department directly; skips status and "
+                          "transit (ctrl+y)", partial(self.action_row_action, "edit_item"))
+        yield DeskCommand("Item history", "Every change to the highlighted item, with operator (ctrl+t)",
+                          partial(self.action_row_action, "history"))
+        yield DeskCommand("Item request queue", "The highlighted item's requests in order (ctrl+g)",
+                          partial(self.action_row_action, "queue"))
+        yield DeskCommand("New search", "Back to the search box", self.search_box.focus)
+
+    # -- accessors -------------------------------------------------------------------------
+    @property
+    def highlighted(self) -> dict[str, Any] | None:
+        """The result row under the cursor."""
+        key = self.highlighted_key(self.table)
+        return self.rows.get(key) if key is not None else None
+
+    @property
+    def search_box(self) -> Input:
+        return self.query_one("#search", Input)
+
+    @property
+    def table(self) -> DataTable[Text]:
+        return self.query_one("#items", DataTable)

@@ -1,0 +1,241 @@
+"""Return Items (Alma: Fulfillment > Return Items), SPEC W10-W11.
+
+Scan a returned item: the loan is discharged and the result names the Next Step (hold shelf,
+In Transit to a desk or department, reshelve). When a request waits for the item, a pop-up
+says where to put it, as Alma's does; Enter or Escape closes it (and typing the next barcode
+closes it too, so a scanner is never stopped by it). The recently-returned list keeps this
+session's returns with their Next Step; its row action Work Order (ctrl+w, or Enter on the
+list) opens the Work Order pop-up and places the work order through the engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import partial
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.markup import escape
+from textual.widgets import DataTable, Footer, Label, Static
+
+from libdesk import circulation, workorders
+from libdesk.core import Result
+from libdesk.db import Database
+from libdesk.errors import LibdeskError
+from screens.base import DeskCommand, DeskScreen, NoticePopup
+from screens.widgets import DeskHeader, ResultBanner, ScanField
+from screens.widgets.result_banner import OUTCOME_CLASSES, describe_result, outcome_of
+from screens.work_order import WorkOrderDialog, WorkOrderForm
+
+REQUEST_STEPS = ("hold_shelf", "transit")
+"""Next steps that fill a request: the pop-up shows them when a request waits."""
+
+
+def request_waits(result: Result) -> bool:
+    """Whether the returned item goes to fill a request (the result's item has its queue)."""
+    return result.next_step in REQUEST_STEPS and bool((result.item or {}).get("requests"))
+
+
+@dataclass
+class Returned:
+    """One row of the recently-returned list."""
+
+    key: str
+    barcode: str
+    title: str
+    next_step: str
+    """The Next Step column: where the item goes."""
+
+
+class DestinationPopup(NoticePopup):
+    """Where to put the returned item: a request waits for it. Enter or Escape closes it, and
+    so does the next barcode typed or scanned (which goes on to the scan field)."""
+
+    def __init__(self, outcome: str, headline: str, message: str, item_line: str) -> None:
+        super().__init__(id="destination")
+        self.outcome = outcome
+        """The banner outcome (hold_shelf, transit), which colours the pop-up's border."""
+        self.headline = headline
+        """Where the item goes, big."""
+        self.message = message
+        """The engine's message (which patron's request)."""
+        self.item_line = item_line
+        """Barcode and title, to check it is the book in hand."""
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes=f"dialog {OUTCOME_CLASSES.get(self.outcome, '-info')}"):
+            yield Label("A request is waiting for this item", classes="dialog-title")
+            yield Static(self.headline, id="destination-headline", markup=False)
+            yield Static(self.message, markup=False)
+            yield Static(self.item_line, classes="dialog-note", markup=False)
+            yield Static("Enter or Esc: OK (or scan the next item)", classes="dialog-keys")
+
+
+class ReturnItemsScreen(DeskScreen):
+    """Return Items: scan to return; the recently-returned list with its Next Step."""
+
+    TITLE = "Return Items"
+    AUTO_FOCUS = "#barcode"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        # priority: the scan field would take ctrl+w as "delete word"; a barcode needs no such edit.
+        Binding("ctrl+w", "work_order", "Work Order", show=False, priority=True, id="return-work-order"),
+        Binding("up", "cursor('up')", "Previous returned item", show=False, id="return-cursor-up"),
+        Binding("down", "cursor('down')", "Next returned item", show=False, id="return-cursor-down"),
+    ]
+    HELP = """\
+Scan each returned item at a **circulation desk**. The loan ends and the banner shows the
+Next Step: hold shelf, in transit (to where), or reshelve. When a request waits, a pop-up
+says where the item goes; Enter or Esc closes it.
+
+The list keeps this session's returns. ↑/↓ pick a row; **ctrl+w** (or Enter on the list)
+opens **Work Order** for it: type, managing department, note, and *Do not pick from shelf*
+(ticked: the item is in hand and goes to the department now).
+"""
+
+    def __init__(self, db: Database) -> None:
+        super().__init__(id="return-items")
+        self.db = db
+        """The database the engine works on."""
+        self.returned: dict[str, Returned] = {}
+        """The list's rows by row key."""
+        self._count = 0
+
+    def compose(self) -> ComposeResult:
+        yield DeskHeader()
+        with Vertical(id="return-body"):
+            yield Static(id="return-place")
+            yield ScanField("Scan a returned item, then Enter")
+            yield ResultBanner("Ready: scan a returned item")
+            yield Label("Recently returned · ↑↓ pick · ctrl+w Work Order", id="returned-title")
+            yield DataTable(id="returned", cursor_type="row", zebra_stripes=True)
+        yield Footer(show_command_palette=False)
+
+    def on_mount(self) -> None:
+        table = self.returned_table
+        # Next Step first after the barcode: it is what the worker acts on (and an 80-column
+        # terminal shows it whole); title and time follow.
+        table.add_column("#", key="seq", width=4)
+        table.add_column("Barcode", key="barcode", width=16)
+        table.add_column("Next Step", key="next_step")
+        table.add_column("Title", key="title", width=24)
+        table.add_column("Time", key="time", width=8)
+        self.watch(self.app, "currently_at", lambda _code: self._show_place(), init=False)
+        self._show_place()
+
+    def _show_place(self) -> None:
+        place = self.desk.place
+        where = self.query_one("#return-place", Static)
+        if place is not None and place.is_desk:
+            where.update(f"Returning at [b]{escape(place.name)}[/b] · {escape(place.code)}")
+            where.remove_class("-warning")
+        else:
+            where.update("Return Items works at a circulation desk: press F10 to choose one")
+            where.add_class("-warning")
+
+    # -- scans ---------------------------------------------------------------------------
+    @on(ScanField.Scanned)
+    def _scanned(self, event: ScanField.Scanned) -> None:
+        event.stop()
+        self.handle_scan(event.barcode)
+
+    def handle_scan(self, barcode: str) -> None:
+        """Return one item at Currently At."""
+        app = self.desk
+        if app.currently_at is None:
+            self.banner.show_error("Set Currently At first (F10): at which desk are you?", barcode)
+            return
+        try:
+            result = circulation.return_item(self.db, barcode, at=app.currently_at, operator=app.operator)
+        except LibdeskError as exc:
+            self.banner.show_error(exc.message, barcode)
+            return
+        self.banner.show_result(result, self.db.institution)
+        self._add_row(result)
+        if request_waits(result):
+            headline, item_line = describe_result(result, self.db.institution)
+            self.app.push_screen(DestinationPopup(outcome_of(result.next_step), headline, result.message, item_line))
+
+    def _add_row(self, result: Result) -> None:
+        self._count += 1
+        key = str(self._count)
+        item = result.item or {}
+        headline, _ = describe_result(result, self.db.institution)
+        row = Returned(key, result.barcode or "", item.get("title") or "", headline)
+        self.returned[key] = row
+        table = self.returned_table
+        table.add_row(Text(key, justify="right"), Text(row.barcode), Text(row.next_step), Text(row.title),
+                      Text(self.desk.clock().strftime("%H:%M:%S")), key=key)
+        # DataTable only appends; sorting on the sequence number puts the newest first.
+        table.sort("seq", key=lambda cell: int(cell.plain), reverse=True)
+        table.move_cursor(row=0)
+
+    # -- the row action ------------------------------------------------------------------
+    @on(DataTable.RowSelected, "#returned")
+    def _row_chosen(self, event: DataTable.RowSelected) -> None:
+        self.action_work_order()
+
+    def action_cursor(self, direction: str) -> None:
+        """↑/↓ from the scan field move the list's highlight."""
+        table = self.returned_table
+        if direction == "up":
+            table.action_cursor_up()
+        else:
+            table.action_cursor_down()
+
+    def action_work_order(self) -> None:
+        """Work Order for the highlighted returned item."""
+        row = self.highlighted
+        if row is None:
+            self.banner.show_error("Return an item first: Work Order acts on a row of the returned list")
+            return
+        dialog = WorkOrderDialog(self.db.institution, row.barcode, row.title, in_hand=True)
+        self.app.push_screen(dialog, partial(self.place_work_order, row))
+
+    def place_work_order(self, row: Returned, form: WorkOrderForm | None) -> None:
+        """Place the work order the pop-up asked for; the row's Next Step follows."""
+        self.scan_field.focus()
+        if form is None:
+            return
+        app = self.desk
+        try:
+            result = workorders.place_work_order(self.db, form.barcode, form.work_order_type, form.department,
+                                                 operator=app.operator, note=form.note, in_hand=form.in_hand,
+                                                 at=app.currently_at)
+        except LibdeskError as exc:
+            self.banner.show_error(exc.message, form.barcode)
+            return
+        self.banner.show_result(result, self.db.institution)
+        headline, _ = describe_result(result, self.db.institution)
+        row.next_step = headline if headline.startswith("WORK ORDER") else f"Work Order: {headline}"
+        self.returned_table.update_cell(row.key, "next_step", Text(row.next_step))
+
+    def desk_commands(self) -> Iterable[DeskCommand]:
+        yield DeskCommand("Work Order for the highlighted returned item",
+                          "Type, managing department, note, Do not pick from shelf (ctrl+w)", self.action_work_order)
+
+    @property
+    def highlighted(self) -> Returned | None:
+        """The returned item the list's cursor is on."""
+        table = self.returned_table
+        if table.row_count == 0:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return self.returned.get(key or "")
+
+    @property
+    def scan_field(self) -> ScanField:
+        return self.query_one(ScanField)
+
+    @property
+    def banner(self) -> ResultBanner:
+        return self.query_one(ResultBanner)
+
+    @property
+    def returned_table(self) -> DataTable[Text]:
+        return self.query_one("#returned", DataTable)
+

@@ -1,0 +1,92 @@
+"""Fixtures for the desk app's tests: a seeded database, a frozen clock, a steady screen.
+
+The database is built exactly as the engine tests build theirs (``tests/conftest.py``'s
+``make_db``: the demo institution and items W01-W30, L01-L10, R01-R06, acquisitions A01-A06
+and B01-B03), once per test and through one path only (the app is not what the engine's
+fast-path/SQLAlchemy parametrisation tests). ``LIBDESK_HOME`` is already a temporary folder
+(``tests/conftest.py``'s autouse ``isolated_home``), so the settings file is the test's own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+import textual.constants
+from sqlalchemy import func, select
+from textual.widgets import Input
+
+from libdesk import clock, institution
+from libdesk.config import Settings
+from libdesk.db import Database
+from libdesk.models import Event
+from screens.app import LibdeskApp, make_app
+from tests.conftest import FROZEN, make_db
+
+SIZE = (120, 36)
+"""Every Pilot and snapshot test runs at this terminal size (STYLE.md section 10)."""
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    """Run ``async def`` tests (Pilot needs an event loop) with asyncio.run: the project has no
+    async pytest plugin, and one loop per test is all these tests need."""
+    if not inspect.iscoroutinefunction(pyfuncitem.obj):
+        return None
+    args = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
+    asyncio.run(pyfuncitem.obj(**args))
+    return True
+
+
+@pytest.fixture
+def frozen() -> Iterator[datetime]:
+    """The engine's clock, frozen (the app shows times from it)."""
+    clock.freeze(FROZEN)
+    yield FROZEN
+    clock.freeze(None)
+
+
+@pytest.fixture(autouse=True)
+def steady_screen(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No blinking cursor, no animations, notifications that do not vanish mid-test."""
+    monkeypatch.setattr(Input, "_toggle_cursor", lambda self: None)
+    monkeypatch.setattr(textual.constants, "TEXTUAL_ANIMATIONS", "none")
+    monkeypatch.setattr(LibdeskApp, "NOTIFICATION_TIMEOUT", 600)
+
+
+@pytest.fixture
+def desk_db(tmp_path: Path, frozen: datetime) -> Iterator[Database]:
+    """The seeded test database."""
+    database = make_db(tmp_path / "desk.db", institution.load_file(institution.demo_path()))
+    yield database
+    database.close()
+
+
+AppFactory = Callable[..., LibdeskApp]
+
+
+@pytest.fixture
+def desk_app(desk_db: Database, frozen: datetime) -> AppFactory:
+    """Build the app at a place: ``desk_app("CCWID", status="Pocket", done=False)``."""
+
+    def build(at: str | None = "CCWID", *, status: str | None = None, done: bool = False,
+              operator: str = "admin", settings: Settings | None = None) -> LibdeskApp:
+        app = make_app(desk_db, settings or Settings(operator=operator, currently_at=at, status=status, done=done),
+                       clock=lambda: frozen)
+        # The header names the database file; a fixed name keeps snapshots free of tmp paths.
+        app.set_reactive(LibdeskApp.database, "desk.db")
+        return app
+
+    return build
+
+
+def events_of(db: Database, action: str) -> dict[str, int]:
+    """How many events of ``action`` each barcode has."""
+    stmt = (select(Event.barcode, func.count()).where(Event.action == action)  # type: ignore[arg-type]
+            .group_by(Event.barcode))
+    with db.read() as conn:
+        return {barcode: count for barcode, count in conn.execute(stmt)}
