@@ -608,9 +608,8 @@ The list loads 200 rows at a time; moving to the end loads the next 200.
         row = self.highlighted
         if row is None:
             return
-        options: list[Option | None] = [Option(label, id=name) for name, label in ROW_ACTIONS]
-        chooser = Chooser(f"{row['barcode']} · {row['title']} · {row['status']}", options, id="inprocess-actions")
-        self.app.push_screen(chooser, lambda name: self.action_row_action(name) if name else None)
+        self.choose_row_action(f"{row['barcode']} · {row['title']} · {row['status']}", ROW_ACTIONS,
+                               self.action_row_action, chooser_id="inprocess-actions")
 
     def action_row_action(self, name: str) -> None:
         """A row action on the highlighted item alone."""

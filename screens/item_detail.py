@@ -29,13 +29,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import DataTable, Footer, Label, Static
-from textual.widgets.option_list import Option
 
 from libdesk import queries, requests
 from libdesk.db import Database
 from libdesk.errors import LibdeskError
 from screens.base import DeskCommand
-from screens.choosers import Chooser
 from screens.item_dialogs import (
     PromptDialog,
     RequestInfo,
@@ -288,9 +286,8 @@ Esc goes back.
         req = self.highlighted_request
         if req is None:
             return
-        options: list[Option | None] = [Option(label, id=name) for name, label in QUEUE_ACTIONS]
-        chooser = Chooser(f"Request {req['id']} · {req['step_name']}", options, id="request-actions")
-        self.app.push_screen(chooser, lambda name: self.action_queue_action(name) if name else None)
+        self.choose_row_action(f"Request {req['id']} · {req['step_name']}", QUEUE_ACTIONS, self.action_queue_action,
+                               chooser_id="request-actions")
 
     def action_queue_action(self, name: str) -> None:
         """Activate / Cancel / Update Expiry on the highlighted request."""

@@ -11,7 +11,7 @@ on the same row when a list is reloaded.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from rich.style import Style
@@ -20,11 +20,13 @@ from textual.binding import ActiveBinding
 from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowDoesNotExist
+from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState
 
 from libdesk.core import Result
 from libdesk.errors import LibdeskError
 from screens.base import DeskScreen
+from screens.choosers import Chooser
 from screens.widgets.result_line import ResultLine
 
 T = TypeVar("T")
@@ -45,6 +47,13 @@ class ListScreen(DeskScreen):
         """The keys that work here, F-keys in number order: a screen's own F8/F9 (In Process)
         take their place among the app's F-keys in the footer instead of going first."""
         return dict(sorted(super().active_bindings.items(), key=_footer_rank))
+
+    def choose_row_action(self, title: str, actions: Sequence[tuple[str, str]], then: Callable[[str], None], *,
+                          chooser_id: str) -> None:
+        """The row-action menu (Alma's ellipsis): ``actions`` are (name, label) pairs; the
+        chosen name goes to ``then`` (nothing happens on Escape)."""
+        options: list[Option | None] = [Option(label, id=name) for name, label in actions]
+        self.app.push_screen(Chooser(title, options, id=chooser_id), lambda name: then(name) if name else None)
 
     def call_engine(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
         """Call an engine action; a user error is shown in red and gives None (nothing changed).

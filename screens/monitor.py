@@ -31,7 +31,6 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Label, Static
-from textual.widgets.option_list import Option
 from textual.worker import Worker, get_current_worker
 
 from libdesk import exporting, queries, requests
@@ -40,7 +39,6 @@ from libdesk.errors import LibdeskError
 from libdesk.models import STEP_NAMES
 from libdesk.queries import MONITOR_COLUMNS, MONITOR_FACETS, REQUEST_DATE_BUCKETS
 from screens.base import DeskCommand
-from screens.choosers import Chooser
 from screens.item_dialogs import (
     STEP_CODES,
     EventsDialog,
@@ -333,9 +331,8 @@ Tab moves to the list. **Enter** on a request opens its actions:
         row = self.highlighted
         if row is None:
             return
-        options: list[Option | None] = [Option(label, id=name) for name, label in ROW_ACTIONS]
-        chooser = Chooser(f"Request {row['id']} · {row['barcode']} · {row['step']}", options, id="monitor-actions")
-        self.app.push_screen(chooser, lambda name: self.action_row_action(name) if name else None)
+        self.choose_row_action(f"Request {row['id']} · {row['barcode']} · {row['step']}", ROW_ACTIONS,
+                               self.action_row_action, chooser_id="monitor-actions")
 
     def action_row_action(self, name: str) -> None:
         """A row action on the highlighted request."""

@@ -30,14 +30,12 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Input, Label, Static
-from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
 from libdesk import queries, requests, workorders
 from libdesk.db import Database
 from libdesk.errors import LibdeskError
 from screens.base import DeskCommand
-from screens.choosers import Chooser
 from screens.item_dialogs import (
     EditorForm,
     ItemEditorDialog,
@@ -256,9 +254,8 @@ how many requests wait for it. **Enter** on a row opens its actions:
         row = self.highlighted
         if row is None:
             return
-        options: list[Option | None] = [Option(label, id=name) for name, label in ROW_ACTIONS]
-        chooser = Chooser(f"{row['barcode']} · {row['title']}", options, id="item-actions")
-        self.app.push_screen(chooser, lambda name: self.action_row_action(name) if name else None)
+        self.choose_row_action(f"{row['barcode']} · {row['title']}", ROW_ACTIONS, self.action_row_action,
+                               chooser_id="item-actions")
 
     def action_row_action(self, name: str) -> None:
         """Run a row action on the highlighted item."""
