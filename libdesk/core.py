@@ -198,7 +198,7 @@ class Ctx:
         self.touched.setdefault(item["id"], item)
         req = self.request(new_id)
         after = {k: _jsonable(req[k]) for k in ("kind", "patron", "pickup", "work_order_type", "department",
-                                                "note", "step", "in_hand")}
+                                                "note", "step", "in_hand", "expiry")}
         self.event("request_placed", item=item, request_id=new_id, after=after, message=message)
         return req
 

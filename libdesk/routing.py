@@ -145,6 +145,9 @@ def release_current(ctx: Ctx, item: dict[str, Any]) -> dict[str, Any] | None:
     if req["active"] and req["step"] in (TRANSIT_ITEM, ON_HOLD_SHELF):
         ctx.update_request(req, "request_step", item=item, step=WAITING,
                            message="item taken into another process; request waits")
+        if req["kind"] == PATRON:
+            notify(ctx, req["patron"], "hold_withdrawn", item, req,
+                   f"{item['title']} is not available for you yet; your request waits")
         return req
     return None
 

@@ -29,11 +29,10 @@ from libdesk.models import (
     PATRON,
     RESOURCE_SHARING,
     TRANSIT,
-    WAITING,
     WORK_ORDER,
     WORK_ORDER_REQUEST,
 )
-from libdesk.routing import Routed, discharge, notify, release_current, start_work_order, status_for
+from libdesk.routing import Routed, discharge, release_current, start_work_order, status_for
 from libdesk.workorders import change_status, mark_done, transfer
 
 MAX_BARCODE_LENGTH = 64
@@ -158,9 +157,7 @@ def _scan_here(ctx: Ctx, item: dict[str, Any], dept: Place, status: str | None) 
                     if r["kind"] == WORK_ORDER_REQUEST and r["department"] == dept.code), None)
         released = release_current(ctx, item)
         if released is not None and released["kind"] == PATRON:
-            where = "hold" if released["step"] == WAITING and item["process_type"] == HOLD_SHELF else "request"
-            notify(ctx, released["patron"], "hold_withdrawn", item, released,
-                   f"{item['title']} is being worked on; your request waits")
+            where = "hold" if item["process_type"] == HOLD_SHELF else "request"
             note = f" (patron {released['patron']}'s {where} withdrawn: the request waits until Done)"
     routed = start_work_order(ctx, item, dept, status, req,
                               action="arrived" if req is not None else "work_order_started")
