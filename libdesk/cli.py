@@ -125,6 +125,11 @@ def cmd_app(rt: Runtime) -> int:
         from screens.app import run_app  # noqa: F401  (Textual loads only here)
     except ImportError:
         return cmd_overview(rt)
+    # --operator opens the app as that operator (it becomes this workstation's operator).
+    rt.settings.operator = rt.operator
+    if rt.settings.currently_at is not None and not rt.db.institution.operator(rt.operator).may_act_at(
+            rt.settings.currently_at):
+        rt.settings.currently_at, rt.settings.status, rt.settings.done = None, None, False
     return int(run_app(rt.db, rt.settings) or 0)
 
 
@@ -219,7 +224,11 @@ def cmd_search(rt: Runtime) -> int:
     def human() -> str:
         if not rows:
             return "No items found"
-        return "\n".join(f"{r['barcode']}  {r['title'][:48]:<48}  {r['call_number']:<22} {r['process']}" for r in rows)
+        lines = [f"{r['barcode']}  {r['title'][:44]:<44}  {r['call_number']:<20} {r['library']:<4} {r['process']}"
+                 for r in rows]
+        if len(rows) == rt.args.limit:
+            lines.append(f"(the first {rt.args.limit} matches: add words, or --limit N for more)")
+        return "\n".join(lines)
     rt.emit({"query": " ".join(rt.args.query), "results": rows}, human)
     return 0
 
@@ -376,38 +385,50 @@ def cmd_settings(rt: Runtime) -> int:
     from libdesk import config
 
     settings = rt.settings
+    inst = rt.db.institution
     changed = False
+    notes: list[str] = []
     if rt.args.set_operator is not None:
-        rt.db.institution.operator(rt.args.set_operator)
+        inst.operator(rt.args.set_operator)
         settings.operator, changed = rt.args.set_operator, True
+    operator = inst.operator(rt.args.set_operator or rt.operator)
     if rt.args.at is not None:
-        place = rt.db.institution.place(rt.args.at)
-        op = rt.db.institution.operator(settings.operator)
-        if not op.may_act_at(place.code):
-            raise LibdeskError(f"Operator {op.id} may not act at {place.name} ({place.code})")
+        place = inst.place(rt.args.at)
+        if not operator.may_act_at(place.code):
+            raise LibdeskError(f"Operator {operator.id} may not act at {place.name} ({place.code})")
         settings.currently_at, changed = place.code, True
+        # Set Status To is remembered per department: coming back brings it back.
+        settings.status = settings.statuses.get(place.code) if place.is_department else None
         if place.is_desk:
-            settings.status, settings.done = None, False
+            settings.done = False
+    elif settings.currently_at is not None and not operator.may_act_at(settings.currently_at):
+        notes.append(f"{operator.id} may not act at {settings.currently_at}: Currently At cleared")
+        settings.currently_at, settings.status, settings.done, changed = None, None, False, True
     if rt.args.status is not None:
         if rt.args.status:
             if settings.currently_at is None:
                 raise LibdeskError("Set Currently At (--at) before a status")
-            place = rt.db.institution.place(settings.currently_at)
+            place = inst.place(settings.currently_at)
             if not place.is_department:
                 raise LibdeskError(f"{place.name} is a circulation desk: it sets no work-order status")
-            statuses = rt.db.institution.work_order_types[place.work_order_type or ""].statuses
+            statuses = inst.work_order_types[place.work_order_type or ""].statuses
             if rt.args.status not in statuses:
                 raise LibdeskError(f"{rt.args.status!r} is not a status at {place.code}: {', '.join(statuses)}")
         settings.status, changed = (rt.args.status or None), True
+        if settings.currently_at is not None:
+            if settings.status:
+                settings.statuses[settings.currently_at] = settings.status
+            else:
+                settings.statuses.pop(settings.currently_at, None)
     if rt.args.done is not None:
-        if rt.args.done == "yes" and not rt.db.institution.place(settings.currently_at or "").is_department:
+        if rt.args.done == "yes" and not inst.place(settings.currently_at or "").is_department:
             raise LibdeskError("Done is set only at a department (Currently At)")
         settings.done, changed = rt.args.done == "yes", True
     if changed:
         config.save_settings(settings)
     data = {"operator": settings.operator, "currently_at": settings.currently_at, "status": settings.status,
             "done": settings.done, "settings_file": str(config.settings_path())}
-    rt.emit(data, lambda: "\n".join(f"{k}: {v}" for k, v in data.items()))
+    rt.emit({**data, "notes": notes}, lambda: "\n".join([*notes, *(f"{k}: {v}" for k, v in data.items())]))
     return 0
 
 
@@ -548,8 +569,8 @@ def format_item(item: dict[str, Any]) -> str:
     lines = [
         f"{item['barcode']}  {item['title']}",
         f"  {item['author']} — {item['call_number']} — {item['material_type']}",
-        f"  {item['library']} / {item['location']} — {'In place' if item['base_status'] == 'in_place' else 'Not in place'}"
-        f": {item['process_name']}",
+        f"  {item['library']} / {item['location']} — "
+        + ("In place" if item["base_status"] == "in_place" else f"Not in place: {item['process_name']}"),
     ]
     if item["department"]:
         lines.append(f"  Department: {item['department']}  Status: {item['status'] or '-'}")
@@ -753,6 +774,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(func(rt))
     except LibdeskError as exc:
         print(f"libdesk: {exc.message}", file=sys.stderr)
+        if getattr(args, "json", False):  # scripts get the error as data as well
+            print(json.dumps({"error": exc.message, "kind": exc.kind}, ensure_ascii=False))
         return Exit.USER_ERROR
     except KeyboardInterrupt:
         print("libdesk: interrupted", file=sys.stderr)

@@ -65,10 +65,12 @@ class Settings:
     serial: dict[str, Any] = field(default_factory=dict)
     wedge: dict[str, Any] = field(default_factory=dict)
     keys: dict[str, Any] = field(default_factory=dict)
+    statuses: dict[str, Any] = field(default_factory=dict)
+    """Set Status To remembered per department (place code -> status): sticky across moves."""
 
 
 _SCALARS = {"operator": str, "currently_at": str, "status": str, "done": bool, "database_url": str}
-_TABLES = ("serial", "wedge", "keys")
+_TABLES = ("serial", "wedge", "keys", "statuses")
 
 
 def load_settings(path: Path | None = None) -> Settings:

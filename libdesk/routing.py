@@ -116,7 +116,8 @@ def route(ctx: Ctx, item: dict[str, Any], at: Place | None) -> Routed:
         return serve(ctx, item, queue[0], at)
     home = ctx.inst.home_desk(item["library"], item["location"])
     if at is not None and at.is_desk and at.library == home.library:
-        ctx.update_item(item, "in_place", **NO_PROCESS)
+        if any(item[k] != v for k, v in NO_PROCESS.items()):  # (a return already made it In place)
+            ctx.update_item(item, "in_place", **NO_PROCESS)
         loc = ctx.inst.locations.get(item["location"])
         where = f" to {loc.name}" if loc else ""
         return Routed("reshelve", None, f"In place — reshelve{where} ({item['call_number']})")

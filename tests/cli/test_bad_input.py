@@ -332,7 +332,12 @@ def test_bad_input(case: Case, outcomes: dict[str, Future[Outcome]], base: tuple
     stderr = out.proc.stderr
     assert "Traceback" not in stderr, f"{command}: traceback on stderr:\n{stderr}"
     assert out.proc.returncode == case.exit, f"{command}: exit {out.proc.returncode}, stderr: {stderr!r}"
-    assert out.proc.stdout == "", f"{command}: printed on stdout: {out.proc.stdout!r}"
+    if case.exit == 1 and "--json" in out.proc.args:
+        # With --json a script gets the error as data too: {"error": ..., "kind": ...}.
+        error = json.loads(out.proc.stdout)
+        assert set(error) == {"error", "kind"} and error["error"] in stderr, f"{command}: {out.proc.stdout!r}"
+    else:
+        assert out.proc.stdout == "", f"{command}: printed on stdout: {out.proc.stdout!r}"
     if case.exit == 1:
         lines = stderr.splitlines()
         assert len(lines) == 1 and lines[0].strip(), f"{command}: want exactly one line on stderr, got {stderr!r}"

@@ -98,10 +98,10 @@ def test_borrowing_story_from_new_request_to_lender_checkin_with_json(tmp_path: 
     assert scanned["destination"] == "partner:COLUMBIA"
     assert (scanned["item"]["process_type"], scanned["item"]["transit_to"]) == ("transit", "partner:COLUMBIA")
 
-    # a refused transition: exit 1, one line on stderr, nothing on stdout, nothing changed
+    # a refused transition: exit 1, one line on stderr, the error as JSON on stdout, nothing changed
     before = fingerprint(db)
     refused = run(db, home, "2026-03-21T09:00:00", "borrowing", "send", i, "--json")
-    assert refused.returncode == 1 and refused.stdout == ""
+    assert refused.returncode == 1 and json.loads(refused.stdout)["kind"] == "wrong_state"
     assert refused.stderr.count("\n") == 1 and "Returned Item to Partner: cannot send" in refused.stderr
     assert "allowed from here: partner-checkin" in refused.stderr
     no_role = run(db, home, "2026-03-21T09:00:00", "borrowing", "partner-checkin", i, operator="circ")
