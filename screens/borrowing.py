@@ -1,0 +1,1013 @@
+"""Borrowing Requests (Alma: Fulfillment > Resource Sharing > Borrowing Requests), seed 004 and
+SPEC section B.
+
+Resource sharing asks partner libraries, one after another (the *rota*), to lend an item to
+one of our patrons. This screen is the borrowing desk's queue:
+
+- **Requests**: every request, newest first, narrowed by status: status, patron, title, the
+  current partner, pickup desk, since when (and how many days) in its status, the temporary
+  item's barcode, active general messages (:func:`libdesk.borrowing.list_requests`).
+- **Daily / Weekly / Monthly check**: the states the seed recommends looking at, each with its
+  count and its requests oldest first, and the action each state needs on the row: Send,
+  Dismiss, Complete (route to Request Completed), Receive, Scan in, Clean up…
+  (:func:`libdesk.borrowing.checks`).
+- **Not returned properly**: the monthly report (B8): completed requests whose item is stuck
+  in Transit, on Loan or as a Resource Sharing Request, with what to do; ctrl+s exports it
+  (:func:`libdesk.exporting.export_rows`).
+
+Enter on a request opens its actions: exactly those its status allows (the engine's list),
+the state's recommended one first. Partners cannot reach a desk workstation, so what a
+partner did (shipped, rejected, let it expire, checked the item in, sent a general message) is
+recorded here by staff, under "Record for the partner"; the history marks it as the
+partner's. Every action is one engine call; its words go in the result line, a refusal in red
+(nothing changed). Active general messages are the header's task count (B6): it is refreshed
+after every action. ctrl+t opens :class:`BorrowingDetailScreen`: the rota and current
+partner, messages and notes (Dismiss), and the audit trail.
+
+Lists are read in a thread worker (STYLE.md section 5); one request's actions and its detail
+are a few indexed queries, so they run in the handler.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any, ClassVar
+
+from rich.style import Style
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import (
+    DataTable,
+    Footer,
+    Label,
+    Select,
+    Static,
+    TabbedContent,
+    TabPane,
+)
+from textual.widgets.option_list import Option
+from textual.worker import Worker, get_current_worker
+
+from libdesk import borrowing, exporting, scan
+from libdesk.core import Result
+from libdesk.db import Database
+from libdesk.errors import LibdeskError
+from screens.base import DeskCommand
+from screens.borrowing_dialogs import (
+    CLEANUP,
+    DETAILS,
+    REPORT,
+    SCAN_IN,
+    ActionDialog,
+    ActionForm,
+    NewRequestDialog,
+    NewRequestForm,
+    action_menu,
+    check_action_label,
+    check_action_option,
+    desk_choices,
+    partner_names,
+)
+from screens.choosers import Chooser
+from screens.item_dialogs import (
+    ConfirmDialog,
+    PromptDialog,
+    action_words,
+    describe_change,
+)
+from screens.list_base import ListScreen
+from screens.widgets import DeskHeader
+from screens.widgets.result_line import ResultLine
+
+LIST_LIMIT = 500
+"""Requests the Requests view reads (newest first); the count says when there are more."""
+
+VIEWS: dict[str, str] = {
+    "requests": "Requests",
+    "daily": "Daily check",
+    "weekly": "Weekly check",
+    "monthly": "Monthly check",
+    "report": "Not returned properly",
+}
+"""The views (tab id -> tab label), in the order of the tabs."""
+CHECK_VIEWS = ("daily", "weekly", "monthly")
+
+LIST_WIDTHS = {"id": 7, "status_name": 19, "patron": 6, "title": 17, "partner": 8, "pickup": 8, "since": 10,
+               "days": 4, "item_barcode": 8, "active_messages": 8}
+"""The Requests columns are exactly ``borrowing.LIST_COLUMNS`` (and the export's), in its order."""
+
+CHECK_COLUMNS: list[tuple[str, str, int]] = [
+    ("id", "Request", 7), ("text", "Title / message", 34), ("action", "Action", 16), ("patron", "Patron", 6),
+    ("partner", "Partner", 9), ("since", "Since", 10), ("days", "Days", 4),
+]
+"""A check view's columns (key, header, width); each state is a heading row above its requests."""
+CHECK_EXPORT_COLUMNS = [("state", "State"), *[(key, header) for key, header, _ in CHECK_COLUMNS]]
+
+REPORT_WIDTHS = {"process": 24, "id": 7, "patron": 6, "title": 20, "lender": 8, "barcode": 9, "where": 36,
+                 "completed": 10, "cleanup": 60}
+"""The report's columns are exactly ``borrowing.REPORT_COLUMNS`` (and the export's)."""
+
+DATE_KEYS = ("since", "completed")
+"""Columns holding a time: shown (and exported) as the date."""
+
+
+def cell_text(key: str, value: Any) -> str:
+    """A value as a cell shows it, and as the export writes it."""
+    if value is None:
+        return ""
+    if key in DATE_KEYS:
+        return str(value)[:10]
+    return str(value)
+
+
+def shown_rows(rows: Iterable[dict[str, Any]], columns: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:
+    """Rows as the table shows them (L4: the export writes exactly what is shown)."""
+    keys = [key for key, _ in columns]
+    # Numbers stay numbers (a spreadsheet sorts them as such); times become the date shown.
+    return [{key: cell_text(key, row.get(key)) if key in DATE_KEYS or row.get(key) is None else row[key]
+             for key in keys} for row in rows]
+
+
+@dataclass(frozen=True)
+class RowContext:
+    """What a highlighted row means for the actions: which request, the recommended action."""
+
+    request_id: int | None
+    """None on a check's heading row."""
+    first: str | None = None
+    """The menu entry the row's state needs (a check's action), offered first."""
+    hint: str = ""
+    """The state's advice, or the row's detail (a message's text, where a stuck item is)."""
+    extra: tuple[str, ...] = ()
+    """Menu entries only this view adds (the monthly check's Report)."""
+    section: dict[str, Any] | None = None
+    """The check section the row is in (heading rows too)."""
+
+
+class RequestActionsScreen(ListScreen):
+    """What the Borrowing Requests list and a request's detail share: the request's action menu,
+    the pop-up each action needs, the engine call, its result, and the header's task count."""
+
+    db: Database
+
+    def open_actions(self, request_id: int, *, first: str | None = None, hint: str = "",
+                     extra: Iterable[str] = (), details: bool = True) -> None:
+        """The action menu of request ``request_id`` (read now: the list may be a moment old)."""
+        b = self.call_engine(borrowing.show, self.db, request_id)
+        if b is None:
+            return
+        options = action_menu(b, first=first, extra=extra, details=details)
+        if not any(isinstance(o, Option) and not o.disabled for o in options):
+            self.result_line.show(f"Request {request_id} is {b['status_name']}: nothing more to do with it", "info")
+            return
+        chooser = Chooser(f"Request {request_id} · {b['status_name']} · {b['title']}", options,
+                          note=hint, id="borrowing-actions")
+        self.app.push_screen(chooser, lambda name: self.run_action(name, b) if name else None)
+
+    def run_action(self, name: str, b: dict[str, Any]) -> None:
+        """Do action ``name`` (a menu id) on request ``b``: ask what it needs, then call the engine."""
+        app = self.desk
+        db, i = self.db, int(b["id"])
+        op, at = app.operator, app.currently_at
+        inst = db.institution
+        partner = partner_names(inst, [b["current_partner"]]) if b.get("current_partner") else "the partner"
+        what = f"request {i} · {b['title']}"
+        here = app.currently_at if app.place is not None and app.place.is_desk else None
+
+        def ask(dialog: ActionDialog, then: Callable[[ActionForm], Any]) -> None:
+            self.app.push_screen(dialog, lambda form: self.engine_action(then, form) if form is not None else None)
+
+        def confirm(title: str, text: str, yes: str, then: Callable[[], Any], danger: bool = False) -> None:
+            self.app.push_screen(ConfirmDialog(title, text, yes=yes, no="Back", danger=danger,
+                                               id="borrowing-confirm"),
+                                 lambda ok: self.engine_action(lambda _: then(), None) if ok else None)
+
+        if name == DETAILS:
+            self.app.push_screen(BorrowingDetailScreen(db, i))
+        elif name == REPORT:
+            self.show_report()
+        elif name == "send":
+            self.engine_action(lambda _: borrowing.send(db, i, operator=op, at=at), None)
+        elif name == "locate":
+            self.engine_action(lambda _: borrowing.locate(db, i, operator=op, at=at), None)
+        elif name == "loan":
+            # The pickup desk, where the item waits on the hold shelf (the engine checks it does).
+            self.engine_action(lambda _: borrowing.loan(db, i, operator=op), None)
+        elif name == "dismiss":
+            self.engine_action(lambda _: borrowing.dismiss(db, i, operator=op, at=at), None)
+        elif name.startswith("dismiss:"):
+            message_id = int(name.partition(":")[2])
+            self.engine_action(lambda _: borrowing.dismiss(db, i, message_id, operator=op, at=at), None)
+        elif name == "cancel":
+            options: list[Option | None] = [
+                Option("By the patron   (from their account)", id="patron"),
+                Option("By staff        (the patron is told to try InterLibrary Loan)", id="staff"),
+            ]
+            self.app.push_screen(
+                Chooser(f"Cancel {what}: on whose behalf?", options, id="borrowing-cancel-by",
+                        note=f"{b['status_name']}: what cancelling does from here, the result says "
+                             "(a partner that has it is asked to cancel; an item already shipped still "
+                             "arrives and goes back to the lender)."),
+                lambda by: self.engine_action(
+                    lambda _: borrowing.cancel(db, i, by=by, operator=op, at=at), None) if by else None)
+        elif name == "complete":
+            confirm(f"Route request {i} to Request Completed?",
+                    f"{b['status_name']}: the seed's clean-up. If a mistake was made, submit a new request for "
+                    f"patron {b['patron']} first (ctrl+n).", "Complete it",
+                    lambda: borrowing.complete(db, i, operator=op, at=at))
+        elif name == "receive":
+            ask(ActionDialog(f"Receive the item · {what}", desks=desk_choices(inst), desk=here or b["pickup"],
+                             text_label="Barcode", text=b.get("item_barcode") or "",
+                             placeholder="blank: the lender's, else RS + the request number",
+                             note="A temporary item is made: on the hold shelf when received at the pickup desk "
+                                  f"({b['pickup']}), else in transit to it; the patron is told it waits.",
+                             ok="Receive", id="borrowing-receive"),
+                lambda form: borrowing.receive(db, i, at=form.desk or "", operator=op, barcode=form.text or None))
+        elif name == "return":
+            ask(ActionDialog(f"Return the item · {what}", desks=desk_choices(inst), desk=here,
+                             note="The desk where the patron returned it: at the resource-sharing library it "
+                                  "goes back to the lender, elsewhere in transit to the resource-sharing desk.",
+                             ok="Return", id="borrowing-return"),
+                lambda form: borrowing.return_item(db, i, at=form.desk or "", operator=op))
+        elif name in (SCAN_IN, CLEANUP):
+            barcode = b.get("item_barcode") or ""
+            # Offered first: the resource-sharing desk, where a borrowed item goes back to its lender.
+            ask(ActionDialog(f"Scan In {barcode} · {what}", desks=desk_choices(inst),
+                             desk=borrowing.rs_desk(inst, b).code if name == SCAN_IN else here,
+                             note="Scan In at a circulation desk, as if scanned there: the item goes where its "
+                                  "request says (back to the lender, or out of the catalogue once the lender "
+                                  "checked it in).", ok="Scan in", id="borrowing-scan-in"),
+                lambda form: scan.scan_in(db, barcode, at=form.desk or "", operator=op))
+        elif name == "note":
+            ask(ActionDialog(f"Add a note · {what}", text_label="Note",
+                             note="An Active Note until dismissed (the daily check lists it).", ok="Add note",
+                             id="borrowing-note"),
+                lambda form: borrowing.add_note(db, i, form.text, operator=op, at=at))
+        elif name == "partner-ship":
+            ask(ActionDialog(f"{partner} shipped the item · {what}", text_label="Their barcode",
+                             text=b.get("item_barcode") or "", placeholder="the lender's barcode, if known",
+                             note="Recorded for the partner: the request becomes Shipped Physically (the weekly "
+                                  "check lists it until it is received).", ok="Record shipment",
+                             id="borrowing-partner-ship"),
+                lambda form: borrowing.partner_ship(db, i, operator=op, barcode=form.text or None, at=at))
+        elif name == "partner-reject":
+            ask(ActionDialog(f"{partner} rejected the request · {what}", text_label="Reason",
+                             placeholder="optional, e.g. not on shelf",
+                             note="Recorded for the partner: the next partner of the rota gets the request; "
+                                  "after the last one it is Rejected by Partner and the patron is told.",
+                             ok="Record rejection", id="borrowing-partner-reject"),
+                lambda form: borrowing.partner_reject(db, i, operator=op, reason=form.text, at=at))
+        elif name == "partner-expire":
+            confirm(f"The request expired at {partner}?",
+                    "Recorded for the partner: the next partner of the rota gets the request; after the last "
+                    "one it is Expired and the patron is told.", "Record expiry",
+                    lambda: borrowing.partner_expire(db, i, operator=op, at=at))
+        elif name == "partner-message":
+            ask(ActionDialog(f"General message from {partner} · {what}", text_label="Message",
+                             placeholder="what the lender wrote",
+                             note="It stays active, in the header's task count, until dismissed.",
+                             ok="Record message", id="borrowing-partner-message"),
+                lambda form: borrowing.partner_message(db, i, form.text, operator=op, at=at))
+        elif name == "partner-checkin":
+            item = b.get("item")
+            stuck = ""
+            if item and not str(item.get("transit_to") or "").startswith(borrowing.PARTNER_PREFIX):
+                stuck = (f"\n\nThe item {item['barcode']} is still here ({item['process_name']}): it was not "
+                         "returned properly, and the request will be in the monthly report.")
+            confirm(f"{partner} checked the item in?",
+                    "Recorded for the lender: the request becomes Request Completed." + stuck,
+                    "Record check-in", lambda: borrowing.partner_checkin(db, i, operator=op, at=at),
+                    danger=bool(stuck))
+        else:
+            self.result_line.error(f"{name}: not an action of this screen")
+
+    def engine_action(self, call: Callable[[Any], Result], form: Any) -> Result | None:
+        """Call the engine (``call(form)``): its message in the result line, a refusal in red
+        (nothing changed); then the task count and the list again."""
+        result = self.call_engine(call, form)
+        if result is not None:
+            self.show_result(result)
+        self.update_task_count()
+        self.action_finished()
+        return result
+
+    def show_result(self, result: Result) -> None:
+        # A completion that leaves the item where it should not be is said as a warning.
+        self.result_line.show(result.message, "warning" if " — but " in result.message else "ok")
+
+    def update_task_count(self) -> None:
+        """The header's task count: active general messages from lenders (B6)."""
+        try:
+            self.desk.task_count = borrowing.task_count(self.db)
+        except LibdeskError as exc:
+            self.result_line.error(exc.message)
+
+    def action_finished(self) -> None:
+        """An action ended (done or refused): read again what the screen shows."""
+
+    def show_report(self) -> None:
+        """Open the report of requests not returned properly (the list screen has it)."""
+
+
+class BorrowingScreen(RequestActionsScreen):
+    """Borrowing Requests: the requests by status, the daily/weekly/monthly checks, the report."""
+
+    @dataclass
+    class Loaded(Message, bubble=False):
+        """A view was read (posted by the load worker)."""
+
+        generation: int
+        view: str
+        data: dict[str, Any]
+        """``{"rows": ...}`` for Requests; ``borrowing.checks(...)``; ``borrowing.stuck_report(...)``."""
+        tasks: int | None
+        error: str | None = None
+
+    @dataclass
+    class Exported(Message, bubble=False):
+        """An export ended (``error`` when it failed)."""
+
+        message: str
+        error: bool = False
+
+    DEFAULT_CSS = """
+    BorrowingScreen {
+        #borrowing-body { height: 1fr; padding: 0 1; }
+        #borrowing-tabs { height: 1fr; }
+        #borrowing-tabs > ContentSwitcher { height: 1fr; }
+        #borrowing-tabs TabPane { height: 1fr; padding: 0; }
+        #borrowing-status { width: 40; }
+        .borrowing-table { height: 1fr; }
+        #borrowing-summary { color: $text-muted; padding: 0 1; height: auto; }
+        #borrowing-hint { color: $text-accent; padding: 0 1; height: auto; max-height: 3; }
+        .list-keys { color: $text-muted; padding: 0 1; }
+    }
+    """
+
+    TITLE = "Borrowing Requests"
+    AUTO_FOCUS = "#requests-table"
+    SUPPORTS: ClassVar[frozenset[str]] = frozenset({"refresh"})
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("delete", "row_action('cancel')", "Cancel request", show=False, id="borrowing-cancel"),
+        Binding("ctrl+n", "new_request", "New borrowing request", show=False, id="borrowing-new"),
+        Binding("ctrl+t", "row_action('details')", "Details & audit trail", show=False, id="borrowing-details"),
+        Binding("ctrl+s", "export", "Export", show=False, id="borrowing-export"),
+    ]
+    HELP = """\
+Resource-sharing **borrowing requests**: what partner libraries lend our patrons. The tabs
+(←→ on the tabs, Tab moves between tabs, filter and list):
+
+- **Requests**: every request, newest first; narrow by status.
+- **Daily check**: Active Notes, Active General Messages, Ready to be Sent, Returned Item to
+  Patron, Locate Failed, Locate in Process, Waiting for Cancel Response.
+- **Weekly check**: Shipped Physically, Request Sent to Partner, Returned Item to Partner.
+- **Monthly check**: Request Completed, and those whose item was not returned properly.
+- **Not returned properly**: that report, by the process the item is stuck in (Transit,
+  Loan, Resource Sharing Request), with the clean-up; **ctrl+s** exports it.
+
+Each state shows its count and its requests oldest first, with the action it needs. **Enter**
+on a request opens its actions (that one first): only what its status allows. What a
+*partner* did (shipped, rejected, expired, checked in, wrote) is recorded here for them.
+**Del** cancels (by the patron or by staff), **ctrl+n** makes a new request, **ctrl+t** opens
+the request's rota, messages and audit trail. The header's *Tasks* counts active general
+messages from lenders: read them, act for the patron, then Dismiss.
+"""
+
+    def __init__(self, db: Database) -> None:
+        super().__init__(id="borrowing")
+        self.db = db
+        """The database the engine works on."""
+        self.data: dict[str, dict[str, Any]] = {}
+        """What each view last read (view -> data)."""
+        self.rows: dict[str, dict[str, RowContext]] = {view: {} for view in VIEWS}
+        """Each table's rows by key, with what they mean for the actions."""
+        self._generation = 0
+        self._exporting = False
+        self._select_key: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield DeskHeader()
+        with Vertical(id="borrowing-body"):
+            with TabbedContent(id="borrowing-tabs", initial="requests"):
+                with TabPane(VIEWS["requests"], id="requests"):
+                    yield Select([(name, code) for code, name in borrowing.STATUS_NAMES.items()],
+                                 prompt="Any status", id="borrowing-status", compact=True)
+                    yield DataTable(id="requests-table", cursor_type="row", zebra_stripes=True,
+                                    classes="borrowing-table")
+                for view in (*CHECK_VIEWS, "report"):
+                    with TabPane(VIEWS[view], id=view):
+                        yield DataTable(id=f"{view}-table", cursor_type="row", zebra_stripes=True,
+                                        classes="borrowing-table")
+            yield Static("", id="borrowing-summary", markup=False)
+            yield Static("", id="borrowing-hint", markup=False)
+            yield ResultLine(id="borrowing-result")
+            yield Static("Enter actions · Del Cancel · ctrl+n New · ctrl+t Details · ctrl+s Export · Tab",
+                         classes="list-keys")
+        yield Footer(compact=True, show_command_palette=False)
+
+    def on_mount(self) -> None:
+        requests_table = self.table("requests")
+        for key, header in borrowing.LIST_COLUMNS:
+            requests_table.add_column(header, key=key, width=LIST_WIDTHS.get(key))
+        for view in CHECK_VIEWS:
+            table = self.table(view)
+            for key, header, width in CHECK_COLUMNS:
+                table.add_column(header, key=key, width=width)
+        report = self.table("report")
+        for key, header in borrowing.REPORT_COLUMNS:
+            report.add_column(header, key=key, width=REPORT_WIDTHS.get(key))
+        self.update_task_count()
+
+    def on_screen_resume(self) -> None:
+        # Back from a pop-up, the detail or another screen: requests may have moved on.
+        self.reload()
+
+    # -- views -------------------------------------------------------------------------------
+    @property
+    def view(self) -> str:
+        """The view shown: a key of :data:`VIEWS`."""
+        return self.query_one(TabbedContent).active or "requests"
+
+    def show_view(self, view: str) -> None:
+        """Switch to ``view`` (its list is read again) and put the focus on its list."""
+        tabs = self.query_one(TabbedContent)
+        if tabs.active != view:
+            tabs.active = view
+        else:
+            self.reload()
+        self.table(view).focus()
+
+    def show_report(self) -> None:
+        self.show_view("report")
+
+    @on(TabbedContent.TabActivated, "#borrowing-tabs")
+    def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        event.stop()
+        self.reload()
+
+    @on(Select.Changed, "#borrowing-status")
+    def _status_chosen(self, event: Select.Changed) -> None:
+        event.stop()
+        self.reload()
+
+    @property
+    def status_filter(self) -> str | None:
+        """The status the Requests view is narrowed to (None: every status)."""
+        value = self.query_one("#borrowing-status", Select).value
+        return value if isinstance(value, str) else None
+
+    # -- loading -----------------------------------------------------------------------------
+    def refresh_list(self) -> None:
+        """F5: read the view again."""
+        self.reload()
+
+    def action_finished(self) -> None:
+        self.reload()
+
+    def reload(self) -> None:
+        """Read the view shown again (the cursor stays on its row)."""
+        if not self.is_mounted:
+            return
+        self._generation += 1
+        self._load(self._generation, self.view, self.status_filter)
+
+    @work(thread=True, exclusive=True, group="borrowing-load", exit_on_error=False,
+          description="Borrowing Requests: a view")
+    def _load(self, generation: int, view: str, status: str | None) -> None:
+        try:
+            if view in CHECK_VIEWS:
+                data = borrowing.checks(self.db, view)
+            elif view == "report":
+                data = borrowing.stuck_report(self.db)
+            else:
+                data = {"rows": borrowing.list_requests(self.db, status, limit=LIST_LIMIT), "status": status}
+            tasks = borrowing.task_count(self.db)
+        except LibdeskError as exc:
+            self.post_message(self.Loaded(generation, view, {}, None, exc.message))
+            return
+        if not get_current_worker().is_cancelled:
+            self.post_message(self.Loaded(generation, view, data, tasks))
+
+    @on(Loaded)
+    def _loaded(self, message: Loaded) -> None:
+        if message.generation != self._generation:
+            return
+        if message.error:
+            self.result_line.error(message.error)
+            return
+        view = message.view
+        self.data[view] = message.data
+        table = self.table(view)
+        keep, row_index = self.highlighted_key(table), table.cursor_row
+        table.clear()
+        self.rows[view] = {}
+        if view in CHECK_VIEWS:
+            self._fill_check(view, message.data)
+        elif view == "report":
+            self._fill_report(message.data)
+        else:
+            self._fill_requests(message.data["rows"])
+        if self._select_key is not None and view == "requests":
+            keep, self._select_key = self._select_key, None
+        self.move_to_key(table, keep, default=row_index)
+        if message.tasks is not None:
+            self.desk.task_count = message.tasks
+        self._show_summary()
+        self._show_hint()
+
+    def _fill_requests(self, rows: list[dict[str, Any]]) -> None:
+        table = self.table("requests")
+        for row in rows:
+            key = str(row["id"])
+            cells = []
+            for col, _ in borrowing.LIST_COLUMNS:
+                cell = Text(cell_text(col, row.get(col)))
+                if col in ("id", "days", "active_messages"):
+                    cell.justify = "right"
+                if col == "active_messages":
+                    cell = Text(str(row[col]) if row[col] else "", justify="right")
+                    if row[col]:
+                        cell.stylize(self.theme_style("text-warning", bold=True))
+                cells.append(cell)
+            table.add_row(*cells, key=key)
+            self.rows["requests"][key] = RowContext(row["id"])
+
+    def _fill_check(self, view: str, data: dict[str, Any]) -> None:
+        table = self.table(view)
+        heading = self.theme_style("text-accent", bold=True)
+        muted = Style(dim=True)  # $text-muted is "auto 60%", which Rich cannot parse
+        for section in data["sections"]:
+            info = {k: v for k, v in section.items() if k != "rows"}
+            action = check_action_label(section["action"])
+            key = f"sec:{section['key']}"
+            style = heading if section["count"] else muted
+            table.add_row(Text(""), Text(f"{section['label']} ({section['count']})", style=style),
+                          Text(action if section["count"] else "", style=style), Text(""), Text(""), Text(""),
+                          Text(""), key=key)
+            self.rows[view][key] = RowContext(None, hint=f"{section['label']}: {action} — {section['hint']}",
+                                              section=info)
+            extra = (REPORT,) if section["action"] == "report" else ()
+            for row in section["rows"]:
+                first = check_action_option(section["action"], row.get("message_id"))
+                if "message_id" in row:
+                    key = f"msg:{row['message_id']}"
+                    text = row["text"]
+                    hint = f"Request {row['id']} ({row['status_name']}), {row['title']}: {row['text']}"
+                elif "process" in row:
+                    key = f"stuck:{row['id']}"
+                    text = row["title"]
+                    hint = f"{row['process']}: {row['barcode'] or 'no item'} {row['where']} — {row['cleanup']}"
+                    if not row["barcode"]:
+                        first = None
+                else:
+                    key = f"{section['key']}:{row['id']}"
+                    text = row["title"]
+                    hint = f"{section['label']}: {action} — {section['hint']}"
+                since = row.get("since") or row.get("completed")
+                days = row.get("days")
+                table.add_row(Text(str(row["id"]), justify="right"), Text(text),
+                              Text(f"▸ {action}" if first or section["action"] == "contact lender" else ""),
+                              Text(row.get("patron") or ""), Text(row.get("partner") or row.get("lender") or ""),
+                              Text(cell_text("since", since)), Text("" if days is None else str(days), justify="right"),
+                              key=key)
+                self.rows[view][key] = RowContext(row["id"], first=first, hint=hint, extra=extra, section=info)
+
+    def _fill_report(self, data: dict[str, Any]) -> None:
+        table = self.table("report")
+        for row in data["rows"]:
+            key = str(row["id"])
+            cells = [Text(cell_text(col, row.get(col)), justify="right" if col == "id" else "left")
+                     for col, _ in borrowing.REPORT_COLUMNS]
+            table.add_row(*cells, key=key)
+            first = CLEANUP if row["barcode"] and row["where"] != "never received" else None
+            self.rows["report"][key] = RowContext(
+                row["id"], first=first, hint=f"{row['process']} · {row['where']} — {row['cleanup']}")
+
+    def _show_summary(self) -> None:
+        view = self.view
+        data = self.data.get(view)
+        if data is None:
+            text = "Reading…"
+        elif view in CHECK_VIEWS:
+            todo = sum(s["count"] for s in data["sections"])
+            states = sum(1 for s in data["sections"] if s["count"])
+            text = (f"{VIEWS[view]}: {todo} to look at ({states} of {len(data['sections'])} states), oldest first "
+                    f"· Tasks {data['task_count']}")
+        elif view == "report":
+            counts = " · ".join(f"{group} {n}" for group, n in data["counts"].items())
+            text = f"Completed, item not returned properly: {data['total']} ({counts}) · ctrl+s exports"
+        else:
+            rows = data["rows"]
+            status = data.get("status")
+            which = f"{borrowing.status_name(status)}: " if status else "All requests: "
+            more = f" (the newest {LIST_LIMIT})" if len(rows) >= LIST_LIMIT else ""
+            text = f"{which}{len(rows):,}{more}, newest first"
+        self.query_one("#borrowing-summary", Static).update(text)
+
+    @on(DataTable.RowHighlighted)
+    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_hint()
+
+    def _show_hint(self) -> None:
+        context = self.highlighted
+        self.query_one("#borrowing-hint", Static).update(context.hint if context else "")
+
+    def worker_failed(self, worker: Worker[Any]) -> None:
+        if worker.group == "borrowing-export":
+            self._exporting = False
+
+    # -- row actions -------------------------------------------------------------------------
+    @on(DataTable.RowSelected, ".borrowing-table")
+    def _row_chosen(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        context = self.highlighted
+        if context is None:
+            return
+        if context.request_id is None:  # a state's heading row
+            section = context.section or {}
+            if section.get("action") == "report":
+                self.show_report()
+            elif section.get("count"):
+                event.data_table.action_cursor_down()
+            return
+        self.open_actions(context.request_id, first=context.first, hint=context.hint, extra=context.extra)
+
+    def action_row_action(self, name: str) -> None:
+        """A row action on the highlighted request (Del: cancel, ctrl+t: details)."""
+        context = self.highlighted
+        if context is None or context.request_id is None:
+            self.result_line.error("No request highlighted: pick a request's row")
+            return
+        b = self.call_engine(borrowing.show, self.db, context.request_id)
+        if b is not None:
+            self.run_action(name, b)
+
+    def action_new_request(self) -> None:
+        """ctrl+n: a new borrowing request (a refusal is said in the pop-up, which stays)."""
+        place = self.desk.place
+        form = NewRequestForm(pickup=place.code) if place is not None and place.is_desk else None
+        self.app.push_screen(NewRequestDialog(self.db.institution, self._create, form), self._created)
+
+    def _create(self, form: NewRequestForm) -> Result:
+        """The engine call of the New request pop-up (it shows a refusal itself)."""
+        app = self.desk
+        return borrowing.new_request(
+            self.db, form.patron, form.title, pickup=form.pickup or "", operator=app.operator,
+            author=form.author, identifier=form.identifier, partners=form.partner_list, note=form.note,
+            at=app.currently_at)
+
+    def _created(self, result: Result | None) -> None:
+        if result is None:
+            return
+        self.show_result(result)
+        self.update_task_count()
+        if self.view == "requests":
+            self._select_key = str(result.extra["borrowing"]["id"])  # the cursor goes to the new request
+        self.reload()
+
+    # -- export ------------------------------------------------------------------------------
+    def action_export(self) -> None:
+        """ctrl+s: the view shown (the report, a check, the requests) to a CSV or XLSX file."""
+        if self._exporting:
+            self.result_line.error("Wait: the last export is still running")
+            return
+        view = self.view
+        data = self.data.get(view)
+        if data is None:
+            self.result_line.error("Wait: the list is still being read")
+            return
+        columns, rows = self._export_rows(view, data)
+        name = {"report": "not-returned-properly", "requests": "borrowing-requests"}.get(view, f"borrowing-{view}")
+        default = Path.cwd() / f"{name}-{self.desk.clock():%Y-%m-%d}.xlsx"
+        self.app.push_screen(PromptDialog(
+            f"Export {VIEWS[view]}", "File (.xlsx or .csv)", str(default),
+            note=f"{len(rows):,} rows: exactly the list's columns, as shown now.", id="export-prompt"),
+            partial(self.export_to, columns, rows))
+
+    def _export_rows(self, view: str, data: dict[str, Any]) -> tuple[list[tuple[str, str]], list[dict[str, Any]]]:
+        if view == "report":
+            return list(borrowing.REPORT_COLUMNS), shown_rows(data["rows"], borrowing.REPORT_COLUMNS)
+        if view == "requests":
+            return list(borrowing.LIST_COLUMNS), shown_rows(data["rows"], borrowing.LIST_COLUMNS)
+        rows = []
+        for section in data["sections"]:
+            action = check_action_label(section["action"])
+            for row in section["rows"]:
+                rows.append({"state": section["label"], "id": row["id"],
+                             "text": row.get("text") or row.get("title"), "action": action,
+                             "patron": row.get("patron"), "partner": row.get("partner") or row.get("lender"),
+                             "since": row.get("since") or row.get("completed"), "days": row.get("days")})
+        return CHECK_EXPORT_COLUMNS, shown_rows(rows, CHECK_EXPORT_COLUMNS)
+
+    def export_to(self, columns: list[tuple[str, str]], rows: list[dict[str, Any]], path: str | None) -> None:
+        """Write the rows (as shown when the pop-up opened) to ``path``, in a worker."""
+        if not path:
+            return
+        self._exporting = True
+        self.result_line.show(f"Exporting {len(rows):,} rows…", "info")
+        self._export(path, columns, rows)
+
+    @work(thread=True, exclusive=True, group="borrowing-export", exit_on_error=False,
+          description="Borrowing Requests: export")
+    def _export(self, path: str, columns: list[tuple[str, str]], rows: list[dict[str, Any]]) -> None:
+        try:
+            written = exporting.export_rows(path, columns, rows)
+        except LibdeskError as exc:
+            self.post_message(self.Exported(f"Export failed: {exc.message}", error=True))
+            return
+        self.post_message(self.Exported(f"Exported {written['rows']:,} rows to {written['path']}"))
+
+    @on(Exported)
+    def _exported(self, message: Exported) -> None:
+        self._exporting = False
+        if message.error:
+            self.result_line.error(message.message)
+        else:
+            self.result_line.ok(message.message)
+
+    def desk_commands(self) -> Iterable[DeskCommand]:
+        for view, label in VIEWS.items():
+            yield DeskCommand(f"Borrowing: {label}", "Show this view of the borrowing requests",
+                              partial(self.show_view, view))
+        yield DeskCommand("New borrowing request", "For a patron: citation, pickup desk, partners (ctrl+n)",
+                          self.action_new_request)
+        yield DeskCommand("Actions of the highlighted borrowing request", "What its status allows (Enter)",
+                          self._open_highlighted)
+        yield DeskCommand("Cancel the highlighted borrowing request", "By the patron or by staff (Del)",
+                          partial(self.action_row_action, "cancel"))
+        yield DeskCommand("Details and audit trail of the highlighted borrowing request",
+                          "Rota, current partner, messages, notes, history (ctrl+t)",
+                          partial(self.action_row_action, DETAILS))
+        yield DeskCommand("Export this borrowing view", "To a CSV or XLSX file, as shown (ctrl+s)",
+                          self.action_export)
+
+    def _open_highlighted(self) -> None:
+        context = self.highlighted
+        if context is not None and context.request_id is not None:
+            self.open_actions(context.request_id, first=context.first, hint=context.hint, extra=context.extra)
+
+    # -- accessors ---------------------------------------------------------------------------
+    @property
+    def highlighted(self) -> RowContext | None:
+        """What the highlighted row of the view shown means (None: an empty list)."""
+        view = self.view
+        key = self.highlighted_key(self.table(view))
+        return self.rows[view].get(key) if key is not None else None
+
+    def table(self, view: str) -> DataTable[Text]:
+        """The list of ``view``."""
+        return self.query_one(f"#{view}-table", DataTable)
+
+
+class BorrowingDetailScreen(RequestActionsScreen):
+    """One borrowing request: its fields, rota and current partner, general messages and notes
+    (Dismiss), and its audit trail, partner actions marked as the partner's."""
+
+    DEFAULT_CSS = """
+    BorrowingDetailScreen {
+        #bdetail-body { height: 1fr; padding: 0 1; }
+        #bdetail-fields { height: auto; padding: 0 1; margin: 0 0 1 0; }
+        .bdetail-title { color: $text-muted; padding: 0 1; }
+        #bdetail-history-title { margin: 1 0 0 0; }
+        #bdetail-messages { height: auto; max-height: 7; }
+        #bdetail-history { height: 1fr; min-height: 5; }
+        #bdetail-event { height: auto; max-height: 3; padding: 0 1; color: $text-muted; }
+        .list-keys { color: $text-muted; padding: 0 1; }
+    }
+    """
+
+    TITLE = "Borrowing Request"
+    AUTO_FOCUS = "#bdetail-messages"
+    SUPPORTS: ClassVar[frozenset[str]] = frozenset({"refresh"})
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back", show=False, id="bdetail-back"),
+        Binding("delete", "cancel_request", "Cancel request", show=False, id="bdetail-cancel"),
+    ]
+    HELP = """\
+One borrowing request: its citation, patron and pickup desk, the **rota** (the partners asked
+in turn; the current one in brackets), its item, its **general messages and notes**, and its
+**audit trail**, oldest first. Actions a partner took (recorded by staff for them) are marked
+**Partner**.
+
+**Enter** opens the request's actions (on a message: Dismiss it first). **Del** cancels.
+Esc goes back.
+"""
+
+    def __init__(self, db: Database, borrowing_id: int) -> None:
+        super().__init__(id="borrowing-detail")
+        self.db = db
+        """The database the engine works on."""
+        self.borrowing_id = borrowing_id
+        """The request shown."""
+        self.request: dict[str, Any] = {}
+        """The request as :func:`libdesk.borrowing.show` gives it."""
+        self.history: list[dict[str, Any]] = []
+        """Its audit trail, oldest first (:func:`libdesk.borrowing.borrowing_history`)."""
+
+    def compose(self) -> ComposeResult:
+        yield DeskHeader()
+        with Vertical(id="bdetail-body"):
+            yield Static(id="bdetail-fields")
+            yield Label("General messages and notes", id="bdetail-messages-title", classes="bdetail-title")
+            yield DataTable(id="bdetail-messages", cursor_type="row", zebra_stripes=True)
+            yield Label("Audit trail", id="bdetail-history-title", classes="bdetail-title")
+            yield DataTable(id="bdetail-history", cursor_type="row", zebra_stripes=True)
+            yield Static("", id="bdetail-event", markup=False)
+            yield ResultLine(id="bdetail-result")
+            yield Static("Enter actions (on a message: Dismiss) · Del Cancel · Tab · Esc back", classes="list-keys")
+        yield Footer(compact=True, show_command_palette=False)
+
+    def on_mount(self) -> None:
+        messages = self.messages_table
+        messages.add_column("#", key="id", width=3)
+        messages.add_column("Kind", key="kind", width=15)
+        messages.add_column("From", key="from", width=9)
+        messages.add_column("At", key="at", width=10)
+        messages.add_column("State", key="state", width=19)
+        messages.add_column("Text", key="text", width=46)
+        history = self.history_table
+        history.add_column("When", key="at", width=16)
+        history.add_column("By", key="by", width=7)
+        history.add_column("Operator", key="operator", width=8)
+        history.add_column("Place", key="place", width=8)
+        history.add_column("Action", key="action", width=20)
+        history.add_column("Barcode", key="barcode", width=8)
+        history.add_column("Change", key="change", width=32)  # in full on the line under the list
+        self.load()
+        if not self.messages_table.row_count:
+            self.history_table.focus()
+
+    def on_screen_resume(self) -> None:
+        self.load()
+
+    def refresh_list(self) -> None:
+        """F5: read the request again."""
+        self.load()
+
+    def action_finished(self) -> None:
+        self.load()
+
+    def load(self) -> None:
+        """Read the request and its history (a few indexed queries) and show them."""
+        try:
+            self.request = borrowing.show(self.db, self.borrowing_id)
+            self.history = borrowing.borrowing_history(self.db, self.borrowing_id)
+        except LibdeskError as exc:
+            self.result_line.error(exc.message)
+            return
+        self.title = f"Borrowing Request {self.borrowing_id}"
+        self._show_fields()
+        self._show_messages()
+        self._show_history()
+        self._show_line()
+
+    def _show_fields(self) -> None:
+        # Text, not markup: titles, identifiers and codes may hold brackets.
+        b = self.request
+        inst = self.db.institution
+        since = (b["status_at"] or "").replace("T", " ")[:16]
+        cancel = f" · cancelled by {b['cancel_by']}" if b["cancel_by"] else ""
+        citation = b["title"] + (f" / {b['author']}" if b["author"] else "") + (
+            f" [{b['identifier']}]" if b["identifier"] else "")
+        rota: list[Any] = []
+        for n, code in enumerate(b["rota"]):
+            if n:
+                rota.append(" → ")
+            current = n == b["current_partner_index"] and b["current_partner"]
+            rota.append((f"[{code}]", "bold reverse") if current else code)
+        if not rota:
+            rota = ["(none yet: the locate forms it)" if b["status"] == borrowing.LOCATE_IN_PROCESS else "(none)"]
+        partner = (partner_names(inst, [b["current_partner"]]), "bold") if b["current_partner"] else "none"
+        if b["item"]:
+            item = f"{b['item']['barcode']}: {b['item']['process_name']}"
+        elif b["item_barcode"]:
+            item = b["item_barcode"] + (" (removed from the catalogue)" if b["item_removed"] else " (not received here)")
+        else:
+            item = "none yet"
+        text = Text.assemble(
+            (f"Request {b['id']} · {b['status_name']}", "bold"), f" since {since}{cancel}\n",
+            citation, "\n",
+            "Patron ", (b["patron"], "bold"),
+            f" · pickup {inst.place_name(b['pickup'])} ({b['pickup']}) · created by {b['creator']} on "
+            f"{(b['created_at'] or '')[:10]}\n",
+            "Rota ", *rota, " · current partner ", partner, "\n",
+            f"Item {item}\n",
+            f"Next: {', '.join(b['allowed']) or 'nothing (final)'}",
+        )
+        self.query_one("#bdetail-fields", Static).update(text)
+
+    def _show_messages(self) -> None:
+        table = self.messages_table
+        keep, row_index = self.highlighted_key(table), table.cursor_row
+        table.clear()
+        warning = self.theme_style("text-warning", bold=True)
+        messages = self.request["messages"]
+        for m in messages:
+            general = m["kind"] == "message"
+            state = Text("ACTIVE", style=warning) if m["active"] else Text(
+                f"dismissed by {m['dismissed_by']}")
+            table.add_row(Text(str(m["id"]), justify="right"),
+                          Text("General message" if general else "Note"),
+                          Text((m["partner"] or "") if general else m["recorded_by"]),
+                          Text((m["at"] or "")[:10]), state, Text(m["text"]), key=str(m["id"]))
+        self.move_to_key(table, keep, default=row_index)
+        active = sum(1 for m in messages if m["active"])
+        title = ("General messages and notes: none" if not messages else
+                 f"General messages and notes: {len(messages)}, {active} active · Enter: Dismiss")
+        self.query_one("#bdetail-messages-title", Label).update(title)
+        table.display = bool(messages)
+
+    def _show_history(self) -> None:
+        table = self.history_table
+        keep = self.highlighted_key(table)
+        table.clear()
+        accent = self.theme_style("text-accent", bold=True)
+        for ev in self.history:
+            theirs = ev["action"].startswith("partner_")
+            by = Text("Partner", style=accent) if theirs else Text("Staff")
+            action = Text(("◆ " if theirs else "") + action_words(ev["action"]), style=accent if theirs else "")
+            change = describe_change(ev.get("before"), ev.get("after"))
+            table.add_row(Text((ev["at"] or "").replace("T", " ")[:16]), by, Text(ev["operator"] or ""),
+                          Text(ev["place"] or ""), action, Text(ev["barcode"] or ""),
+                          Text(" · ".join(p for p in (ev["message"] or "", change) if p)), key=str(ev["id"]))
+        if keep is not None:
+            self.move_to_key(table, keep)
+        elif table.row_count:
+            table.move_cursor(row=table.row_count - 1, animate=False)
+        partners = sum(1 for ev in self.history if ev["action"].startswith("partner_"))
+        theirs = f" · ◆ {partners} recorded for the partner" if partners else ""
+        self.query_one("#bdetail-history-title", Label).update(
+            f"Audit trail: {len(self.history)} events, oldest first{theirs}")
+
+    @on(DataTable.RowHighlighted)
+    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_line()
+
+    def on_descendant_focus(self) -> None:
+        self._show_line()
+
+    def _show_line(self) -> None:
+        """Under the lists, in full: the highlighted message, or event, of the list with the focus."""
+        line = ""
+        if self.focused is self.messages_table:
+            key = self.highlighted_key(self.messages_table)
+            m = next((m for m in self.request.get("messages", []) if str(m["id"]) == key), None)
+            if m is not None:
+                who = f"General message from {m['partner']}" if m["kind"] == "message" else f"Note by {m['recorded_by']}"
+                line = f"{who}, {(m['at'] or '')[:10]}: {m['text']}"
+        else:
+            key = self.highlighted_key(self.history_table)
+            ev = next((e for e in self.history if str(e["id"]) == key), None)
+            if ev is not None:
+                change = describe_change(ev.get("before"), ev.get("after"))
+                line = " · ".join(p for p in (ev["message"] or "", change) if p)
+        self.query_one("#bdetail-event", Static).update(line)
+
+    @on(DataTable.RowSelected, "#bdetail-messages")
+    def _message_chosen(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        key = event.row_key.value
+        message = next((m for m in self.request.get("messages", []) if str(m["id"]) == key), None)
+        first = f"dismiss:{key}" if message is not None and message["active"] else None
+        self.open_actions(self.borrowing_id, first=first, details=False,
+                          hint=message["text"] if message is not None else "")
+
+    @on(DataTable.RowSelected, "#bdetail-history")
+    def _event_chosen(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.open_actions(self.borrowing_id, details=False)
+
+    def action_cancel_request(self) -> None:
+        """Del: cancel the request (by the patron or by staff)."""
+        if self.request:
+            self.run_action("cancel", self.request)
+
+    def action_back(self) -> None:
+        """Esc: back to the list."""
+        if len(self.app.screen_stack) > 1:
+            self.app.pop_screen()
+
+    def show_report(self) -> None:
+        self.result_line.error("The report is on the Borrowing Requests screen (Esc, then its last tab)")
+
+    def desk_commands(self) -> Iterable[DeskCommand]:
+        yield DeskCommand("Actions of this borrowing request", "What its status allows (Enter)",
+                          partial(self.open_actions, self.borrowing_id, details=False))
+        yield DeskCommand("Cancel this borrowing request", "By the patron or by staff (Del)",
+                          self.action_cancel_request)
+
+    # -- accessors ---------------------------------------------------------------------------
+    @property
+    def messages_table(self) -> DataTable[Text]:
+        return self.query_one("#bdetail-messages", DataTable)
+
+    @property
+    def history_table(self) -> DataTable[Text]:
+        return self.query_one("#bdetail-history", DataTable)
