@@ -21,38 +21,111 @@ clock from the app (``DeskScreen.desk``). Tests and plug-ins may add a screen to
 :meth:`LibdeskApp.register_screen`. Pushed screens (item detail, dialogs) need no registry:
 ``app.push_screen(ItemDetailScreen(db, barcode))``.
 
+Scanners (SPEC S3/S4, STYLE.md sections 5 and 7) all end in :meth:`LibdeskApp.deliver_scan`:
+
+- **Keyboard wedge.** :meth:`LibdeskApp.on_event` sees every key before any widget does and
+  feeds printable keys and Enter, with the key's own arrival time (``events.Key.time``), to one
+  :class:`~libdesk.scanners.wedge.BurstDetector` built from the ``[wedge]`` settings. A burst
+  ending in Enter is one scan for the active screen, wherever the focus is, and none of its
+  keys reach the focused widget. Keys that turn out to be a person typing come back as
+  ``PassThrough`` and are replayed, in order, through Textual's own key path (priority
+  bindings, then the focused widget), so typing works as it did; any other key (arrows,
+  F-keys, ctrl+...) first releases what is held, then is handled as usual. A timer on the
+  detector's deadline posts :class:`WedgeDue`, handled in the app's queue after the keys
+  already queued, so a burst the app is late reading is never cut in two.
+- **Paste** of several lines (a terminal's bracketed paste): one scan per non-blank line.
+- **Serial.** With ``[serial] port`` in the settings (or ``LIBDESK_SERIAL_PORT``), a
+  :class:`~libdesk.scanners.serial_reader.SerialReader` thread runs from mount to unmount and
+  *posts* :class:`SerialScan` and :class:`ScannerStatusChanged` messages (post_message is
+  thread-safe and never blocks the reader; ``call_from_thread`` would wait for the app, and
+  the app waits for the reader when it stops). The status is the header's scanner slot.
+- **The scan field** (typing, or a paste into it) routes its scans here too.
+
+Where a scan goes: the active screen's ``handle_scan``. A :class:`~screens.base.NoticePopup`
+is closed first; another pop-up without ``handle_scan`` gets a scan typed into its text
+field (a patron card into the Request pop-up, as a scanner always typed), or else refuses
+it with a message; a screen without ``handle_scan`` (Monitor) hands it to Scan In Items.
+Misreads (the ``[wedge]`` barcode rules) are shown in red and change nothing. In front of
+every handler sits one :class:`~libdesk.scanners.double.DoubleScanFilter` (S4): the same
+barcode again within the window is not acted on, and the screen says so.
+
 ``libdesk`` with no command calls :func:`run_app` (``libdesk/cli.py::cmd_app``).
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 import re
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import events
+from textual import events, on
 from textual.app import App
 from textual.binding import Binding, BindingType
-from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.command import CommandPalette, DiscoveryHit, Hit, Hits, Provider
+from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
+from textual.timer import Timer
 from textual.widgets import Input
 
+from libdesk import borrowing
 from libdesk import clock as engine_clock
 from libdesk.config import Settings, save_settings
 from libdesk.db import Database
-from libdesk.errors import LibdeskError, NotPermitted
+from libdesk.errors import ConfigError, LibdeskError, NotPermitted
 from libdesk.institution import Place
+from libdesk.scanners.barcodes import Rejected, Scan, ScanEvent
+from libdesk.scanners.double import DoubleScanFilter, Repeat
+from libdesk.scanners.settings import SerialSettings, WedgeSettings, serial_settings, wedge_settings
+from libdesk.scanners.wedge import BurstDetector, PassThrough, WedgeEvent
 from screens.base import DeskCommand, DeskScreen, NoticePopup
 from screens.choosers import KEEP, operator_chooser, place_chooser, status_chooser
 from screens.help import HelpScreen
+from screens.widgets.scan_field import pasted_barcodes
+
+if TYPE_CHECKING:  # pyserial is imported only when a serial port is configured
+    from libdesk.scanners.serial_reader import ReaderStatus, SerialReader
 
 Clock = Callable[[], datetime]
 """Where the app reads the time it shows (the engine's clock unless a test gives another)."""
+
+SERIAL_PORT_ENV = "LIBDESK_SERIAL_PORT"
+"""An environment variable that sets (or overrides) the ``[serial] port`` setting."""
+
+
+@dataclass
+class SerialScan(Message, bubble=False):
+    """A read from the serial scanner, posted by its reader thread (never replaced: every
+    scan counts)."""
+
+    event: ScanEvent
+    """The barcode, or the reason it is not one."""
+
+
+@dataclass
+class ScannerStatusChanged(Message, bubble=False):
+    """The serial reader's state changed (posted by its reader thread); only the latest
+    matters, so a queued one is replaced by a newer one."""
+
+    status: ReaderStatus
+    """connecting / connected / waiting / error / stopped, with a message for a person."""
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, ScannerStatusChanged)
+
+
+class WedgeDue(Message, bubble=False):
+    """The burst detector's deadline passed: release the keys it holds (posted by a timer, so
+    it is handled after the keys already queued)."""
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, WedgeDue)
 
 
 @dataclass(frozen=True)
@@ -92,6 +165,9 @@ SCREENS: dict[str, ScreenSpec] = {
                           "Every active request and work order, with facets; cancel, edit, expiry, audit"),
     "pick_list": ScreenSpec("Pick From Shelf", "screens.pick_list:PickListScreen",
                             "Your library's pick list in shelf order; scan what you pull", key="ctrl+l"),
+    "borrowing": ScreenSpec("Borrowing Requests", "screens.borrowing:BorrowingScreen",
+                            "Resource sharing: daily/weekly/monthly checks, request actions, not-returned report",
+                            key="f12"),
 }
 """Mode name -> screen. The first one is where the app starts."""
 
@@ -174,7 +250,11 @@ class LibdeskApp(App[int], inherit_bindings=False):
     done: reactive[bool] = reactive(False, init=False)
     """Done: Yes (departments only)."""
     scanner_status: reactive[str] = reactive("keyboard")
-    """The scanner slot of the header ("keyboard", "serial /dev/ttyUSB0", "scanner unplugged")."""
+    """The scanner slot of the header ("keyboard", "connected: serial /dev/ttyUSB0 9600 8N1",
+    "waiting: serial port /dev/ttyUSB0 disconnected: waiting for it to come back")."""
+    scanner_state: reactive[str] = reactive("keyboard")
+    """The serial scanner's state for the header's colour: keyboard (no serial scanner),
+    connecting, connected, waiting, error, stopped."""
     task_count: reactive[int] = reactive(0)
     """The task slot of the header (borrowing general messages and the like)."""
     database: reactive[str] = reactive("")
@@ -206,6 +286,42 @@ class LibdeskApp(App[int], inherit_bindings=False):
             self.set_reactive(LibdeskApp.done, bool(settings.done))
         if settings.keys:
             self.set_keymap({str(k): str(v) for k, v in settings.keys.items()})
+        self.scan_clock: Callable[[], float] = time.monotonic
+        """Where the double-scan filter reads the time (tests move a fake clock instead of sleeping)."""
+        self.serial_opener: Callable[[SerialSettings], Any] | None = None
+        """Opens the serial port (None: pyserial's ``serial_for_url``); tests may hand in their own."""
+        self.serial_retry: tuple[float, float] | None = None
+        """The serial reader's (first, longest) retry delay in seconds; None: its defaults."""
+        self.serial_reader: SerialReader | None = None
+        """The serial scanner's reader thread, while the app runs with a port configured."""
+        self._scanner_problems: list[str] = []
+        self.wedge_settings, self.serial_settings = self._scanner_settings(settings)
+        self.wedge: BurstDetector | None = self.wedge_settings.detector() if self.wedge_settings.enabled else None
+        """The keyboard-wedge burst detector (None: ``[wedge] enabled = false``)."""
+        self.double_scans = DoubleScanFilter(self.wedge_settings.double_scan_window)
+        """The double-scan window (S4), in front of every screen's scan handler."""
+        self._wedge_timer: Timer | None = None
+
+    def _scanner_settings(self, settings: Settings) -> tuple[WedgeSettings, SerialSettings | None]:
+        """The ``[wedge]`` and ``[serial]`` tables, validated; a bad one is noted (and said once
+        at start) and replaced by the defaults, or no serial scanner: the keyboard still works."""
+        try:
+            wedge = wedge_settings(settings.wedge)
+        except ConfigError as exc:
+            self._scanner_problems.append(f"{exc.message}: the keyboard-wedge defaults are used")
+            wedge = WedgeSettings()
+        raw = dict(settings.serial)
+        port = os.environ.get(SERIAL_PORT_ENV, "").strip()
+        if port:
+            raw["port"] = port
+        serial: SerialSettings | None = None
+        try:
+            serial = serial_settings(raw)
+        except ConfigError as exc:
+            self._scanner_problems.append(f"{exc.message}: the serial scanner is off (the keyboard still works)")
+            self.set_reactive(LibdeskApp.scanner_state, "error")
+            self.set_reactive(LibdeskApp.scanner_status, "keyboard · serial off: bad settings")
+        return wedge, serial if serial is not None and serial.port else None
 
     def register_screen(self, mode: str, spec: ScreenSpec) -> None:
         """Register a screen on this app at run time (tests, plug-ins), with its key if it has
@@ -222,6 +338,10 @@ class LibdeskApp(App[int], inherit_bindings=False):
 
     # -- start ---------------------------------------------------------------------------
     def on_mount(self) -> None:
+        self.task_count = borrowing.task_count(self.db)  # B6: active general messages from lenders
+        for problem in self._scanner_problems:
+            self.notify(problem, title="Scanner settings", severity="error")
+        self._start_serial()
         if self.operator not in self.db.institution.operators:
             self.notify(f"Unknown operator {self.operator!r} in the settings file: choose who is working",
                         severity="error")
@@ -270,10 +390,9 @@ class LibdeskApp(App[int], inherit_bindings=False):
         if place is None or place.is_desk:
             # A desk has no status and no Done (W6): clear them, as `libdesk settings --at` does.
             self.status, self.done = None, False
-        elif self.status is not None:
-            statuses = self.db.institution.work_order_types[place.work_order_type or ""].statuses
-            if self.status not in statuses:
-                self.status = None
+        else:
+            # Set Status To is remembered per department: coming back brings it back (S1).
+            self.status = self.settings.statuses.get(place.code)
         self._save_settings()
         self.refresh_bindings()
 
@@ -290,6 +409,12 @@ class LibdeskApp(App[int], inherit_bindings=False):
         """Write the sticky settings (S1); a failure is said, never fatal."""
         s = self.settings
         s.operator, s.currently_at, s.status, s.done = self.operator, self.currently_at, self.status, self.done
+        place = self.place
+        if place is not None and place.is_department:
+            if self.status:
+                s.statuses[place.code] = self.status
+            else:
+                s.statuses.pop(place.code, None)
         try:
             save_settings(s)
         except LibdeskError as exc:
@@ -410,31 +535,210 @@ class LibdeskApp(App[int], inherit_bindings=False):
         if isinstance(screen, DeskScreen):
             yield from screen.desk_commands()
 
-    # -- scanners ----------------------------------------------------------------------------
+    # -- scanners: keys ------------------------------------------------------------------------
     async def on_event(self, event: events.Event) -> None:
-        # Keys are routed here, in the App's own queue, so a scanner's burst keeps its order
-        # (STYLE.md section 7); a widget re-routing keys from its handler would race the App.
+        # Keys are routed here, in the App's own queue, before any widget sees them, so a
+        # scanner's burst keeps its order (STYLE.md section 7); a widget re-routing keys from
+        # its handler would race the App.
         if isinstance(event, events.Key) and not event.is_forwarded:
-            if isinstance(self.screen, NoticePopup) and (event.key in ("enter", "escape") or event.is_printable):
-                # Enter/Escape close the notice; a character closes it and goes on below.
-                self.screen.dismiss(None)
-                if not event.is_printable:
-                    return
-            screen = self.screen
-            if event.is_printable and isinstance(screen, DeskScreen) and not isinstance(screen.focused, Input):
-                # Typing on a list goes to the scan field (see DeskScreen.typing_target).
-                target = screen.typing_target()
-                if target is not None:
-                    screen.set_focus(target)
+            wedge = self.wedge
+            if wedge is None:
+                await self._type_key(event)
+                return
+            char = self._wedge_char(event)
+            if char is None:
+                # Not a character: it ends any burst; what was held is typing and goes first.
+                await self._settle(wedge.interrupt(event.time))
+                await self._type_key(event)
+            else:
+                await self._settle(wedge.feed(char, event.time, event))
+            self._arm_wedge_timer()
+            return
+        if (isinstance(event, events.MouseDown) and not event.is_forwarded and self.wedge is not None
+                and self.wedge.deadline() is not None):
+            # A click after typing: the typed keys land first, as they were typed first.
+            await self._settle(self.wedge.interrupt(event.time))
+            self._arm_wedge_timer()
+        elif (isinstance(event, events.Paste) and not event.is_forwarded and self.wedge is not None
+                and pasted_barcodes(event.text) is not None and self._pastes_are_scans()):
+            await self._settle(self.wedge.paste(event.text))
+            self._arm_wedge_timer()
+            return
         await super().on_event(event)
 
-    def deliver_scan(self, barcode: str) -> bool:
-        """Hand a barcode from a scanner to the active screen; False if it takes none."""
-        handler = getattr(self.screen, "handle_scan", None)
+    def _wedge_char(self, event: events.Key) -> str | None:
+        """What the burst detector is given for a key (None: not a key a scanner types)."""
+        if event.key == "enter":
+            return "\r"
+        if event.key == "tab":
+            return "\t" if self.wedge_settings.end_key in ("tab", "either") else None
+        character = event.character
+        if event.is_printable and character is not None and len(character) == 1:
+            return character
+        return None
+
+    async def _type_key(self, event: events.Key) -> None:
+        """A key a person typed (or a special key): Textual's own path, as if never held."""
+        if isinstance(self.screen, NoticePopup) and (event.key in ("enter", "escape") or event.is_printable):
+            # Enter/Escape close the notice; a character closes it and goes on below.
+            self.screen.dismiss(None)
+            if not event.is_printable:
+                return
+        screen = self.screen
+        if event.is_printable and isinstance(screen, DeskScreen) and not isinstance(screen.focused, Input):
+            # Typing on a list goes to the scan field (see DeskScreen.typing_target).
+            target = screen.typing_target()
+            if target is not None:
+                screen.set_focus(target)
+        await super().on_event(event)
+
+    async def _settle(self, outcomes: list[WedgeEvent]) -> None:
+        """Act on what the burst detector decided, in order: typing is replayed key by key to
+        the focused widget; a scan or a misread goes to the active screen."""
+        for outcome in outcomes:
+            if isinstance(outcome, PassThrough):
+                for key in outcome.keys:
+                    await self._type_key(key.token)
+            else:
+                await self._take_scan(outcome)
+
+    def _arm_wedge_timer(self) -> None:
+        """Release held keys once no burst can continue from them."""
+        if self._wedge_timer is not None:
+            self._wedge_timer.stop()
+            self._wedge_timer = None
+        if self.wedge is not None and self.wedge.deadline() is not None:
+            # Measured from now, not from the key's arrival: never early (a late timer only
+            # delays a person's key by a few ms), and the same on every platform's clock.
+            self._wedge_timer = self.set_timer(self.wedge.max_key_gap * 1.05, self._wedge_due, name="wedge")
+
+    def _wedge_due(self) -> None:
+        self.post_message(WedgeDue())
+
+    @on(WedgeDue)
+    async def _release_held_keys(self, message: WedgeDue) -> None:
+        if self.wedge is not None:
+            # The message's time is Textual's event clock, the one events.Key.time uses.
+            await self._settle(self.wedge.poll(message.time))
+            self._arm_wedge_timer()
+
+    def _pastes_are_scans(self) -> bool:
+        """Whether a pasted list is scans here: not in a pop-up's form, whose text field
+        takes a paste as it always did."""
+        screen = self.screen
+        return not isinstance(screen, ModalScreen) or isinstance(screen, NoticePopup) \
+            or getattr(screen, "handle_scan", None) is not None
+
+    # -- scanners: serial ----------------------------------------------------------------------
+    def _start_serial(self) -> None:
+        cfg = self.serial_settings
+        if cfg is None:
+            return
+        # Lazy: pyserial is needed only at a workstation with a serial scanner.
+        from libdesk.scanners.serial_reader import SerialReader
+
+        retry = {} if self.serial_retry is None else {"first_delay": self.serial_retry[0],
+                                                      "max_delay": self.serial_retry[1]}
+        self.scanner_state = "connecting"
+        self.scanner_status = f"connecting: serial {cfg.describe()}"
+        # The callbacks run in the reader thread: they only post (thread-safe, never blocks).
+        self.serial_reader = SerialReader(cfg, lambda event: self.post_message(SerialScan(event)),
+                                          lambda status: self.post_message(ScannerStatusChanged(status)),
+                                          opener=self.serial_opener, **retry)
+        self.serial_reader.start()
+
+    def on_unmount(self) -> None:
+        reader, self.serial_reader = self.serial_reader, None
+        if reader is not None:
+            reader.stop()  # at most one read timeout (50 ms): the thread checks its stop flag
+
+    @on(SerialScan)
+    async def _serial_scan(self, message: SerialScan) -> None:
+        await self._take_scan(message.event)
+
+    @on(ScannerStatusChanged)
+    def _serial_status(self, message: ScannerStatusChanged) -> None:
+        status = message.status
+        if self.serial_reader is None:
+            return  # stopping: the app is closing
+        if status.state in ("connected", "connecting"):
+            # "connected: serial /dev/ttyUSB0 9600 8N1"
+            text = f"{status.state}: serial {self.serial_reader.cfg.describe()}"
+        else:
+            # "waiting: serial port /dev/ttyUSB0 disconnected: waiting for it to come back"; a
+            # closing hint in brackets is for the command line (the README has it too).
+            text = f"{status.state}: {re.sub(r' [(][^()]*[)]$', '', status.message)}"
+        self.scanner_state = status.state
+        self.scanner_status = text
+
+    # -- scanners: where a scan goes -----------------------------------------------------------
+    async def _take_scan(self, event: ScanEvent) -> None:
+        """A scan or a misread from the wedge, a paste or the serial scanner: to the active
+        screen (see the module doc for pop-ups and screens that take no scans)."""
+        screen = self.screen
+        if isinstance(screen, NoticePopup):
+            screen.dismiss(None)  # a notice never stops a scanner
+            screen = self.screen
+        if getattr(screen, "handle_scan", None) is None:
+            if isinstance(screen, ModalScreen):
+                await self._scan_into_popup(screen, event)
+                return
+            if "scan_in" not in self.screen_specs:
+                what = event.barcode if isinstance(event, Scan) else event.raw
+                self.notify(f"{what}: this screen takes no scans", severity="error")
+                return
+            await self.switch_mode("scan_in")  # the README: scans elsewhere are Scan In Items
+            screen = self.screen
+        if isinstance(screen, DeskScreen) and not isinstance(screen.focused, Input):
+            target = screen.typing_target()  # S2: the scan field is focused after a scan
+            if target is not None:
+                screen.set_focus(target)
+        if isinstance(event, Rejected):
+            if isinstance(screen, DeskScreen):
+                screen.scan_refused(event.reason, event.raw)
+            else:
+                self.notify(event.reason, title="Not a barcode", severity="error")
+            return
+        self.deliver_scan(event.barcode, screen=screen)
+
+    async def _scan_into_popup(self, screen: Screen[Any], event: ScanEvent) -> None:
+        """A pop-up without ``handle_scan``: a scan is typed into its text field and Enter
+        pressed, as a scanner always did (a patron card into the Request pop-up); anywhere
+        else in a pop-up it would pick whatever is highlighted, so it is refused."""
+        focused = screen.focused
+        if isinstance(event, Rejected):
+            self.notify(event.reason, title="Not a barcode", severity="error")
+        elif isinstance(focused, Input) and not isinstance(screen, CommandPalette):
+            focused.insert_text_at_cursor(event.barcode)
+            await self.run_action("submit", focused)
+        else:
+            self.notify(f"{event.barcode} was not used: close the pop-up first (Esc), then scan it again",
+                        title="Scan not used", severity="error")
+
+    def deliver_scan(self, barcode: str, *, screen: Screen[Any] | None = None) -> bool:
+        """Hand a barcode to a screen's scan handler (default: the active screen's), through
+        the double-scan filter (S4); False if the screen takes no scans.
+
+        A repeat within the window is not acted on: the screen says so instead. When the
+        handler reports a failure (returns False), the barcode is forgotten, so scanning it
+        again at once is not called a repeat."""
+        target = screen if screen is not None else self.screen
+        handler = getattr(target, "handle_scan", None)
         if handler is None:
             return False
-        handler(barcode)
+        repeat = self.double_scans.check(barcode, self.scan_clock())
+        if repeat is not None:
+            self._say_repeat(target, repeat)
+            return True
+        if handler(barcode) is False:
+            self.double_scans.forget(barcode)
         return True
+
+    def _say_repeat(self, screen: Screen[Any], repeat: Repeat) -> None:
+        if isinstance(screen, DeskScreen):
+            screen.scan_repeated(repeat)
+        else:
+            self.notify(repeat.message, title="Scanned twice", severity="warning")
 
 
 def make_app(db: Database, settings: Settings, *, clock: Clock | None = None) -> LibdeskApp:

@@ -9,8 +9,14 @@ which of the shared ones apply to it with :attr:`DeskScreen.SUPPORTS` (or by ove
 - ``"status"`` (F9) and ``"done"`` (F8): nothing to implement; the app changes its sticky
   Set Status To / Done and the screen repaints from the app's reactives.
 
-A screen that accepts barcodes implements :meth:`DeskScreen.handle_scan` (the scan field, and
-later the wedge and serial scanners, end there). Extra command-palette entries come from
+A screen that accepts barcodes implements ``handle_scan(barcode)`` (returning False when the
+scan failed and was shown as an error, so an immediate rescan is not called a double scan).
+Every scanner ends there through :meth:`screens.app.LibdeskApp.deliver_scan`, which puts the
+double-scan filter (S4) in front of it: the wedge and serial scanners and pastes from the app,
+and the screen's own scan field through :meth:`DeskScreen.scan_from_field` (call it from the
+``ScanField.Scanned`` handler instead of calling ``handle_scan`` directly). A misread and a
+double scan are said with :meth:`DeskScreen.scan_refused` and :meth:`DeskScreen.scan_repeated`,
+in the screen's banner or result line. Extra command-palette entries come from
 :meth:`DeskScreen.desk_commands`. A pop-up that only tells something (where a returned item
 goes) is a :class:`NoticePopup`, which a scanner can never get stuck in.
 """
@@ -24,9 +30,12 @@ from textual import events
 from textual.screen import ModalScreen, Screen
 from textual.widget import Widget
 
+from screens.widgets.result_banner import ResultBanner
+from screens.widgets.result_line import ResultLine
 from screens.widgets.scan_field import ScanField
 
 if TYPE_CHECKING:  # the app imports the screens; the screens only need its type
+    from libdesk.scanners.double import Repeat
     from screens.app import LibdeskApp
 
 
@@ -62,6 +71,34 @@ class DeskScreen(Screen[None]):
     def desk_commands(self) -> Iterable[DeskCommand]:
         """This screen's own command-palette entries."""
         return ()
+
+    def scan_from_field(self, barcode: str) -> None:
+        """A barcode from this screen's scan field: to ``handle_scan`` through the app's
+        double-scan filter, like every other scan."""
+        self.desk.deliver_scan(barcode, screen=self)
+
+    def scan_refused(self, reason: str, raw: str = "") -> None:
+        """A scanner read that is not a barcode (a misread, by the barcode rules): red, where
+        this screen shows errors (its banner, else its result line, else a notification)."""
+        banners = self.query(ResultBanner)
+        lines = self.query(ResultLine)
+        if banners:
+            banners.first().show_error(reason, raw)
+        elif lines:
+            lines.first().error(reason)
+        else:
+            self.app.notify(reason, title="Not a barcode", severity="error")
+
+    def scan_repeated(self, repeat: Repeat) -> None:
+        """A double scan (S4): not acted on; say so where this screen shows results."""
+        banners = self.query(ResultBanner)
+        lines = self.query(ResultLine)
+        if banners:
+            banners.first().show_repeat(repeat.message, repeat.barcode)
+        elif lines:
+            lines.first().show(repeat.message, "warning")
+        else:
+            self.app.notify(repeat.message, title="Scanned twice", severity="warning")
 
     def typing_target(self) -> Widget | None:
         """Where characters go when the focus is on something that does not type (a list): the

@@ -205,7 +205,7 @@ in hand for another reason goes to Scan In Items (F2).
     @on(ScanField.Scanned)
     def _scanned(self, event: ScanField.Scanned) -> None:
         event.stop()
-        self.handle_scan(event.barcode)
+        self.scan_from_field(event.barcode)  # through the app's double-scan filter (S4)
 
     def handle_scan(self, barcode: str) -> None:
         """An item pulled from the shelf: Scan In at the desk sends it on (one transaction)."""

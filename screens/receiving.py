@@ -247,7 +247,7 @@ one if none is marked. F5 reads the list again.
     @on(ScanField.Scanned)
     def _scanned(self, event: ScanField.Scanned) -> None:
         event.stop()
-        self.handle_scan(event.barcode)
+        self.scan_from_field(event.barcode)  # through the app's double-scan filter (S4)
 
     def handle_scan(self, barcode: str) -> None:
         """Receive the scanned item with the current Keep in Department and status."""

@@ -141,7 +141,7 @@ opens **Work Order** for it: type, managing department, note, and *Do not pick f
     @on(ScanField.Scanned)
     def _scanned(self, event: ScanField.Scanned) -> None:
         event.stop()
-        self.handle_scan(event.barcode)
+        self.scan_from_field(event.barcode)  # through the app's double-scan filter (S4)
 
     def handle_scan(self, barcode: str) -> None:
         """Return one item at Currently At."""

@@ -27,6 +27,7 @@ from libdesk import scan
 from libdesk.core import Result
 from libdesk.db import Database
 from libdesk.errors import LibdeskError
+from libdesk.scanners.double import Repeat
 from screens.base import DeskCommand, DeskScreen
 from screens.widgets import DeskHeader, LogEntry, ResultBanner, ScanField, ScanLog
 from screens.widgets.result_banner import describe_result, outcome_of
@@ -90,24 +91,37 @@ The log lists this session's scans, newest first, with how to undo a scan by sca
     @on(ScanField.Scanned)
     def _scanned(self, event: ScanField.Scanned) -> None:
         event.stop()
-        self.handle_scan(event.barcode)
+        self.scan_from_field(event.barcode)  # through the app's double-scan filter (S4)
 
-    def handle_scan(self, barcode: str) -> None:
-        """Scan In one barcode at Currently At with the sticky status and Done."""
+    def handle_scan(self, barcode: str) -> bool:
+        """Scan In one barcode at Currently At with the sticky status and Done; False when it
+        was refused (shown in red, nothing changed)."""
         app = self.desk
         place = app.place
         if place is None:
             self._show_error(barcode, "Set Currently At first (F10): where are you scanning?")
-            return
+            return False
         done = app.done and place.is_department
         try:
             result = scan.scan_in(self.db, barcode, at=place.code, operator=app.operator,
                                   status=app.status if place.is_department else None, done=done)
         except LibdeskError as exc:
             self._show_error(barcode, exc.message)
-            return
+            return False
         self.banner.show_result(result, self.db.institution)
         self._log(result, self._undo_hint(result, done, place.is_department))
+        return True
+
+    def scan_refused(self, reason: str, raw: str = "") -> None:
+        """A misread (the scanner's barcode rules): red in the banner and the log."""
+        self._show_error(raw, reason, "Not a barcode here: scan it again")
+
+    def scan_repeated(self, repeat: Repeat) -> None:
+        """A double scan (S4): the banner keeps the first scan's result and says so; the log
+        has a line for it; the database is not touched."""
+        self.banner.show_repeat(repeat.message, repeat.barcode)
+        self._add_log_entry(repeat.barcode, "info", f"Scanned again within {repeat.window:g} s: not acted on twice",
+                            f"To repeat it, scan again after {repeat.window:g} s")
 
     def _undo_hint(self, result: Result, done: bool, at_department: bool) -> str:
         if done:
@@ -118,9 +132,9 @@ The log lists this session's scans, newest first, with how to undo a scan by sca
             return "Wrong desk? F10, scan it again"
         return ""
 
-    def _show_error(self, barcode: str, message: str) -> None:
+    def _show_error(self, barcode: str, message: str, hint: str = "Fix it, then scan again") -> None:
         self.banner.show_error(message, barcode)
-        self._add_log_entry(barcode, "error", message, "Fix it, then scan again")
+        self._add_log_entry(barcode, "error", message, hint)
 
     def _log(self, result: Result, hint: str) -> None:
         headline, _ = describe_result(result, self.db.institution)

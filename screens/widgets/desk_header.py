@@ -5,9 +5,16 @@ It reads the app's reactives and repaints when they change (as Textual's own ``H
 ``app.title``). It is one line on a wide terminal and wraps its parts onto more lines on a
 narrow one, never cutting a part in half. Clicking the operator or Currently At opens the
 chooser for it.
+
+The scanner slot is coloured by the serial scanner's state (the app's ``scanner_state``): the
+header carries a class ``-scanner-<state>`` (connected, connecting, waiting, error, stopped,
+keyboard) and the slot the component class ``desk-header--scanner``, so the stylesheet says
+the colour of each state with theme variables.
 """
 
 from __future__ import annotations
+
+from typing import ClassVar
 
 from rich.cells import cell_len
 from textual.content import Content
@@ -16,12 +23,16 @@ from textual.markup import escape
 from textual.widget import Widget
 
 SEPARATOR = " │ "
-WATCHED = ("operator", "currently_at", "database", "scanner_status", "task_count")
+WATCHED = ("operator", "currently_at", "database", "scanner_status", "scanner_state", "task_count")
 """The app reactives the header shows."""
+SCANNER_STATES = ("keyboard", "connecting", "connected", "waiting", "error", "stopped")
+"""The states of the scanner slot, each a class ``-scanner-<state>`` on the header."""
 
 
 class DeskHeader(Widget):
     """Operator, Currently At, database, scanner status and task count."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"desk-header--scanner"}
 
     DEFAULT_CSS = """
     DeskHeader {
@@ -30,6 +41,11 @@ class DeskHeader(Widget):
         padding: 0 1;
         background: $panel;
         color: $foreground;
+        &.-scanner-connecting > .desk-header--scanner { color: $text-muted; }
+        &.-scanner-connected > .desk-header--scanner { color: $text-success; }
+        &.-scanner-waiting > .desk-header--scanner { color: $text-warning; text-style: bold; }
+        &.-scanner-error > .desk-header--scanner { color: $text-error; text-style: bold; }
+        &.-scanner-stopped > .desk-header--scanner { color: $text-muted; }
     }
     """
 
@@ -37,14 +53,21 @@ class DeskHeader(Widget):
         for name in WATCHED:
             if hasattr(self.app, name):
                 self.watch(self.app, name, self._app_changed, init=False)
+        self._show_scanner_state()
 
     def _app_changed(self, _value: object) -> None:
+        self._show_scanner_state()
         self.refresh(layout=True)
 
-    def _parts(self) -> list[tuple[str, int]]:
-        """Markup for each part and its width in cells."""
+    def _show_scanner_state(self) -> None:
+        state = str(getattr(self.app, "scanner_state", "keyboard"))
+        for known in SCANNER_STATES:
+            self.set_class(known == state, f"-scanner-{known}")
+
+    def _parts(self) -> list[tuple[Content, int]]:
+        """Each part and its width in cells."""
         app = self.app
-        parts: list[tuple[str, str]] = []  # (markup, plain)
+        parts: list[tuple[str | Content, str]] = []  # (markup or content, plain)
         title = self.screen.title or app.title
         parts.append((f"[b]{escape(title)}[/b]", title))
         operator = str(getattr(app, "operator", ""))
@@ -61,28 +84,36 @@ class DeskHeader(Widget):
         database = str(getattr(app, "database", ""))
         parts.append((f"DB {escape(database)}", f"DB {database}"))
         scanner = str(getattr(app, "scanner_status", ""))
-        parts.append((f"Scanner {escape(scanner)}", f"Scanner {scanner}"))
+        if getattr(app, "scanner_state", "keyboard") == "keyboard":
+            parts.append((f"Scanner {escape(scanner)}", f"Scanner {scanner}"))
+        else:
+            style = self.get_visual_style("desk-header--scanner", partial=True)
+            parts.append((Content.assemble("Scanner ", (scanner, style)), f"Scanner {scanner}"))
         tasks = int(getattr(app, "task_count", 0))
         parts.append((f"Tasks [b $text-warning]{tasks}[/]" if tasks else "Tasks 0", f"Tasks {tasks}"))
-        return [(markup, cell_len(plain)) for markup, plain in parts]
+        return [(part if isinstance(part, Content) else Content.from_markup(part), cell_len(plain))
+                for part, plain in parts]
 
-    def _lines(self, width: int) -> list[str]:
-        lines: list[str] = []
-        current, used = "", 0
+    def _lines(self, width: int) -> list[Content]:
+        lines: list[Content] = []
+        current: list[Content | str] = []
+        used = 0
         sep = cell_len(SEPARATOR)
-        for markup, length in self._parts():
+        for part, length in self._parts():
             if current and used + sep + length > width:
-                lines.append(current)
-                current, used = "", 0
+                lines.append(Content.assemble(*current))
+                current, used = [], 0
             if current:
-                current, used = current + SEPARATOR, used + sep
-            current, used = current + markup, used + length
+                current.append(SEPARATOR)
+                used += sep
+            current.append(part)
+            used += length
         if current:
-            lines.append(current)
+            lines.append(Content.assemble(*current))
         return lines
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return max(1, len(self._lines(width)))
 
     def render(self) -> Content:
-        return Content.from_markup("\n".join(self._lines(self.content_size.width or 80)))
+        return Content("\n").join(self._lines(self.content_size.width or 80))

@@ -130,6 +130,15 @@ class ResultBanner(Widget):
         """Show a user error in red; it stays until the next result."""
         self.show("error", f"✗ {message}", "Nothing was changed.", barcode)
 
+    def show_repeat(self, message: str, barcode: str) -> None:
+        """A double scan (S4): nothing was done again. When the banner still shows this item's
+        result, that result stays (it is still where the item goes) with the message under it."""
+        shows_it = self.outcome not in ("idle", "error", "info") and self.item_line.split(" · ")[0] == barcode
+        if shows_it:
+            self.detail = f"↻ {message}"
+        else:
+            self.show("info", f"↻ {barcode}: scanned twice, not acted on again", message, barcode)
+
     def reset(self) -> None:
         """Back to the idle text (e.g. when Currently At changes)."""
         self.show("idle", self.idle_text)

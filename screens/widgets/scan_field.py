@@ -5,6 +5,11 @@ itself on Enter, it keeps only the first line of a paste, and it posts ``Submitt
 empty Enter. :class:`ScanField` posts :class:`ScanField.Scanned` instead, empties itself at
 once (so the next scan can start while the screen is still showing the last result), keeps
 its focus, ignores empty lines, and turns a pasted list of barcodes into one scan per line.
+
+In the desk app the keys reach the field only after the app's keyboard-wedge detector has
+decided they are a person's typing (a scanner's burst becomes a scan without touching the
+field), and a terminal's multi-line paste is already turned into scans by the app; what the
+field posts goes through the app's double-scan filter too (``DeskScreen.scan_from_field``).
 """
 
 from __future__ import annotations

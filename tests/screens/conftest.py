@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import textual.constants
 from sqlalchemy import func, select
+from textual.pilot import Pilot
 from textual.widgets import Input
 
 from libdesk import clock, institution
@@ -56,6 +57,35 @@ def steady_screen(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(Input, "_toggle_cursor", lambda self: None)
     monkeypatch.setattr(textual.constants, "TEXTUAL_ANIMATIONS", "none")
     monkeypatch.setattr(LibdeskApp, "NOTIFICATION_TIMEOUT", 600)
+
+
+async def wedge_settled(app: LibdeskApp, timeout: float = 5.0) -> None:
+    """Wait until the keyboard-wedge detector has let go of the keys it holds.
+
+    The app holds a typed key for up to ~40 ms (it could be the start of a scanner's burst,
+    SPEC S3) and then replays it to the focused widget. A test that presses a key and then
+    changes a widget directly (moves a table's cursor) must wait for that, as it waits for
+    workers; keys pressed one after another need no wait (they keep their order)."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while app.wedge is not None and app.wedge.deadline() is not None and loop.time() < end:
+        await asyncio.sleep(0.005)
+
+
+@pytest.fixture(autouse=True)
+def presses_settle(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``pilot.press`` returns once the keys it pressed have reached their widgets (see
+    :func:`wedge_settled`), so tests read the screen as a person would see it."""
+    press = Pilot.press
+
+    async def press_and_settle(self: Pilot[object], *keys: str) -> None:
+        await press(self, *keys)
+        app = self.app
+        if isinstance(app, LibdeskApp) and app.wedge is not None:
+            await wedge_settled(app)
+            await self.pause()  # the released keys, replayed, reach their widget
+
+    monkeypatch.setattr(Pilot, "press", press_and_settle)
 
 
 @pytest.fixture

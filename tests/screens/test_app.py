@@ -53,6 +53,21 @@ async def test_sticky_settings_survive_an_app_restart(desk_app: AppFactory, desk
         assert screen.query_one("#done-row").has_class("-done-yes")
 
 
+async def test_status_is_remembered_per_department(desk_app: AppFactory) -> None:
+    """S1: leaving a department and coming back brings its Set Status To back; another
+    department has its own."""
+    app = desk_app("CCWID")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f9")
+        await _choose(app, pilot, "Pocket")
+        for place in ("WID-CIRC", "ITS625", "CCWID"):
+            await pilot.press("f10")
+            await _choose(app, pilot, place)
+            await pilot.pause()
+            assert app.status == {"WID-CIRC": None, "ITS625": None, "CCWID": "Pocket"}[place], place
+    assert load_settings().statuses == {"CCWID": "Pocket"}
+
+
 async def test_a_desk_clears_status_and_done(desk_app: AppFactory) -> None:
     """Moving to a circulation desk drops the department's status and Done (they mean nothing there)."""
     app = desk_app("CCWID", status="Pocket", done=True)

@@ -24,6 +24,8 @@ def _parts(app: object) -> tuple[ScanInScreen, ScanField, ResultBanner, ScanLog]
 async def test_scan_at_department_with_status_puts_item_in_that_work_order(desk_app: AppFactory) -> None:
     """W1: Currently At CCWID, Set Status To Pocket, Done No: the item enters the work order."""
     app = desk_app("CCWID", status="Pocket")
+    now = [100.0]
+    app.scan_clock = lambda: now[0]  # the double-scan window (S4) runs on this clock
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press(*"W01", "enter")
         await pilot.pause()
@@ -38,6 +40,7 @@ async def test_scan_at_department_with_status_puts_item_in_that_work_order(desk_
 
         await pilot.press("f9")  # the status chooser; pick Repair and scan again (a logged move)
         await pilot.pause()
+        now[0] += 2.0  # a deliberate rescan, after the double-scan window
         app.screen.query_one("OptionList").highlighted = app.screen.query_one("OptionList").get_option_index("Repair")
         await pilot.press("enter", *"W01", "enter")
         await pilot.pause()
