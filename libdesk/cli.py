@@ -380,6 +380,20 @@ def cmd_missing(rt: Runtime) -> int:
     return 0
 
 
+def cmd_slip(rt: Runtime) -> int:
+    """The work-order slip of an item: shown, or printed / saved with --print / -o."""
+    from libdesk import slips
+
+    text = slips.work_order_slip(rt.db, rt.args.barcode)
+    where = None
+    if rt.args.print or rt.args.output:
+        where = slips.print_slip(text, rt.args.barcode, printer=rt.args.printer,
+                                 to_file=Path(rt.args.output) if rt.args.output else None)
+    rt.emit({"barcode": rt.args.barcode, "slip": text, "printed": where},
+            lambda: text + (f"\n({where})" if where else ""))
+    return 0
+
+
 def cmd_settings(rt: Runtime) -> int:
     """Show or change this workstation's sticky settings (S1)."""
     from libdesk import config
@@ -750,6 +764,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     from libdesk.cli_borrowing import register as register_borrowing
     register_borrowing(sub, common)
+
+    p = add("slip", cmd_slip, "the work-order slip of an item in process (show, print or save)")
+    p.add_argument("barcode")
+    p.add_argument("--print", action="store_true", help="send it to the printer (lp), else save it as a file")
+    p.add_argument("--printer", help="the lp destination")
+    p.add_argument("-o", "--output", metavar="FILE", help="save the slip to FILE")
 
     p = add("settings", cmd_settings, "show or set this workstation's operator and sticky Scan In settings")
     p.add_argument("--set-operator", metavar="ID")

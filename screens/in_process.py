@@ -37,7 +37,7 @@ from textual.widgets import DataTable, Footer, Input, Label, ProgressBar, Select
 from textual.widgets.option_list import Option
 from textual.worker import Worker, get_current_worker
 
-from libdesk import exporting, queries, workorders
+from libdesk import exporting, queries, slips, workorders
 from libdesk.db import Database
 from libdesk.errors import LibdeskError
 from libdesk.queries import INPROCESS_COLUMNS, InProcessFilter
@@ -70,6 +70,7 @@ ROW_ACTIONS: list[tuple[str, str]] = [
     ("done", "Done             complete the work order; the item goes on"),
     ("edit", "Edit Item        ctrl+y  Physical Item Editor"),
     ("history", "History          ctrl+t  the item's detail, queue and history"),
+    ("slip", "Print slip       the work-order slip that travels with the item"),
     ("select", "Select / unselect  space"),
 ]
 """The row-action menu: action name, label."""
@@ -638,6 +639,11 @@ The list loads 200 rows at a time; moving to the end loads the next 200.
             from screens.item_detail import ItemDetailScreen  # opened from rows only
 
             self.app.push_screen(ItemDetailScreen(self.db, row["barcode"], focus="history"))
+        elif name == "slip":
+            text = self.call_engine(slips.work_order_slip, self.db, row["barcode"])
+            where = self.call_engine(slips.print_slip, text, row["barcode"]) if text is not None else None
+            if where is not None:
+                self.result_line.ok(f"Slip for {row['barcode']} {where}")
 
     def _row_status(self, barcode: str, status: str | None) -> None:
         dept = self.department

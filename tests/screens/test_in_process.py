@@ -179,6 +179,29 @@ async def test_row_action_done_routes_the_item_to_its_waiting_request(list_db) -
         assert screen.result_line.text == "W02 · Done: 1 → WID-CIRC"
 
 
+async def test_row_action_print_slip_saves_the_work_order_slip(list_db, monkeypatch, isolated_home) -> None:
+    """Print slip on W02: with no printer here, the slip is saved; it names the department,
+    the status and where the item goes when Done (P0001's request)."""
+    from libdesk import slips
+
+    monkeypatch.setattr(slips.shutil, "which", lambda name: None)  # never a real printer in tests
+    app = list_app(list_db)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _open(pilot)
+        screen.move_to_key(screen.table, "W02")
+        screen.table.focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        options = app.screen.query_one(OptionList)
+        options.highlighted = options.get_option_index("slip")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert screen.result_line.text.startswith("Slip for W02 saved to ")
+    (saved,) = (isolated_home / "slips").iterdir()
+    slip = saved.read_text()
+    assert "Collections Care (Widener)" in slip and "Pocket" in slip and "patron P0001" in slip
+
+
 async def test_progress_bar_follows_the_worker_and_goes_when_it_ends(list_db) -> None:
     """While a bulk action runs the progress bar shows (done of total); the result ends it."""
     app = list_app(list_db)

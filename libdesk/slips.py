@@ -1,0 +1,84 @@
+"""Work-order slips: the paper that travels with an item in process (Manage In Process Items'
+row action "Print slip").
+
+A slip says what the item is, which work order it is in (type, department, status, since,
+expiry, who started it and why) and where it goes when Done (its first waiting request, else
+home), so a person picking it up off a truck knows what to do with it. Printing goes to the
+system's ``lp`` when there is one, else the slip is saved as a text file.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+from libdesk import clock, config
+from libdesk.db import Database
+from libdesk.errors import ConfigError, WrongState
+from libdesk.queries import item_show
+
+WIDTH = 48
+
+
+def work_order_slip(db: Database, barcode: str) -> str:
+    """The slip of an item in a work order, as plain text.
+
+    Raises:
+        NotFound: unknown barcode. WrongState: the item is not in a work order.
+    """
+    item = item_show(db, barcode)
+    if item["process_type"] != "work_order":
+        raise WrongState(f"Item {barcode} is not in a work order: there is no slip to print")
+    inst = db.institution
+    wo = inst.work_order_types.get(item["work_order_type"] or "")
+    current = next((r for r in item["requests"] if r["step"] == "in_process"), None)
+    waiting = [r for r in item["requests"] if r["step"] != "in_process"]
+    if waiting:
+        head = waiting[0]
+        then = (f"hold for patron {head['patron']} at {inst.place_name(head['pickup'])}" if head["kind"] == "patron"
+                else f"{inst.work_order_types[head['work_order_type']].name} at {inst.place_name(head['department'])}")
+    else:
+        then = f"home: {inst.place_name(item['home'])}"
+    lines = [
+        "=" * WIDTH,
+        f"{(wo.name if wo else item['work_order_type'])} work order".upper()[:WIDTH],
+        "=" * WIDTH,
+        f"Barcode     {item['barcode']}",
+        f"Title       {item['title'][:WIDTH - 12]}",
+        f"Call number {item['call_number']}",
+        f"Owner       {inst.libraries[item['library']].name if item['library'] in inst.libraries else item['library']}",
+        "-" * WIDTH,
+        f"Department  {inst.place_name(item['department'])}",
+        f"Status      {item['status'] or '(none)'}",
+        f"Since       {(item['in_department_since'] or '')[:10]}",
+    ]
+    if current is not None:
+        lines += [f"Expiry      {current['expiry'] or '-'}", f"Started by  {current['creator']}"]
+        if current["note"]:
+            lines.append(f"Note        {current['note'][:WIDTH - 12]}")
+    lines += ["-" * WIDTH, "When Done, goes to:", f"  {then}"[:WIDTH],
+              f"({len(waiting)} request(s) waiting)" if waiting else "", "=" * WIDTH,
+              f"Printed {clock.now().isoformat(sep=' ', timespec='minutes')}"]
+    return "\n".join(line for line in lines if line != "") + "\n"
+
+
+def print_slip(text: str, barcode: str, *, printer: str | None = None, to_file: Path | None = None) -> str:
+    """Send a slip to the printer (``lp``), or save it; returns where it went, in words.
+
+    Raises:
+        ConfigError: the printer refused it, or the file cannot be written.
+    """
+    if to_file is None and shutil.which("lp"):
+        cmd = ["lp", *(["-d", printer] if printer else []), "-t", f"slip {barcode}"]
+        proc = subprocess.run(cmd, input=text, text=True, capture_output=True, timeout=30)
+        if proc.returncode != 0:
+            raise ConfigError(f"The printer refused the slip: {proc.stderr.strip() or proc.returncode}")
+        return f"sent to the printer{f' {printer}' if printer else ''}"
+    path = to_file or config.data_dir() / "slips" / f"{barcode}-{clock.now():%Y%m%d-%H%M%S}.txt"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot save the slip: {exc.strerror}") from None
+    return f"saved to {path}"
