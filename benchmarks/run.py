@@ -148,6 +148,9 @@ def raw_connect(path: Path) -> sqlite3.Connection:
     con.execute("PRAGMA synchronous=NORMAL")
     con.execute("PRAGMA foreign_keys=ON")
     con.execute("PRAGMA busy_timeout=10000")
+    # As libdesk's connections: no checkpoint inside a commit (libdesk's background
+    # checkpointer folds the WAL for the shared file), so both sides pay the same I/O.
+    con.execute("PRAGMA wal_autocheckpoint=0")
     con.row_factory = sqlite3.Row  # rows by column name, as libdesk reads them
     return con
 

@@ -55,3 +55,35 @@ def test_same_item_at_two_desks_second_sees_first_result(db):
     with pytest.raises(Exception, match="not on loan"):
         circulation.return_item(other, "W02", at="WID-CIRC", operator="circ")
     other.close()
+
+
+def test_wal_is_checkpointed_in_the_background_not_in_a_desk_commit(db, monkeypatch):
+    """Scans never pay for a checkpoint (wal_autocheckpoint=0); a background thread folds the
+    WAL back into the file, and stops with close()."""
+    import time
+
+    from sqlalchemy import Connection
+
+    from libdesk import db as db_module
+
+    with db.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
+    seen: list[str] = []
+    original = Connection.exec_driver_sql
+
+    def spy(self, statement, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if threading.current_thread().name == "libdesk-wal-checkpoint":
+            seen.append(statement)
+        return original(self, statement, *args, **kwargs)
+
+    monkeypatch.setattr(Connection, "exec_driver_sql", spy)
+    monkeypatch.setattr(db_module, "CHECKPOINT_EVERY_S", 0.05)
+    scan.scan_in(db, "W01", at="CCWID", operator="cc", status="Repair")
+    thread = db._checkpointer
+    assert thread is not None and thread.is_alive()
+    deadline = time.monotonic() + 10
+    while not seen and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "PRAGMA wal_checkpoint(PASSIVE)" in seen
+    db.close()
+    assert not thread.is_alive()
