@@ -295,13 +295,8 @@ Esc goes back.
         if req is None:
             self.result_line.error("No request: the queue is empty")
             return
-        app = self.desk
         if name == "activate":
-            result = self.call_engine(requests.activate, self.db, req["id"], operator=app.operator,
-                                      at=app.currently_at)
-            if result is not None:
-                self.show_result(result)
-                self.load()
+            self.desk_action(requests.activate, req["id"], then=self.load)
         elif name == "cancel":
             inst = self.db.institution
             info = RequestInfo(req["id"], req["kind"], req["step"],
@@ -315,23 +310,13 @@ Esc goes back.
 
     def cancel_request(self, request_id: int, confirm: bool) -> None:
         """Cancel after the operator agreed (``confirm``: the second Transit Item confirmation)."""
-        app = self.desk
-        result = self.call_engine(requests.cancel, self.db, request_id, operator=app.operator,
-                                  at=app.currently_at, confirm=confirm)
-        if result is not None:
-            self.show_result(result)
-            self.load()
+        self.desk_action(requests.cancel, request_id, confirm=confirm, then=self.load)
 
     def set_expiry(self, request_id: int, text: str | None) -> None:
         """Update Expiry with the date typed (the engine checks it is a date)."""
         if text is None:
             return
-        app = self.desk
-        result = self.call_engine(requests.set_expiry, self.db, request_id, text, operator=app.operator,
-                                  at=app.currently_at)
-        if result is not None:
-            self.show_result(result)
-            self.load()
+        self.desk_action(requests.set_expiry, request_id, text, then=self.load)
 
     def action_back(self) -> None:
         """Esc: back to the list this item was opened from."""

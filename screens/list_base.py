@@ -66,6 +66,15 @@ class ListScreen(DeskScreen):
             self.result_line.error(exc.message)
             return None
 
+    def desk_action(self, fn: Callable[..., Result], *args: Any, then: Callable[[], None], **kwargs: Any) -> None:
+        """An engine action as this operator at Currently At: its words in the result line
+        (a user error in red, nothing changed), then ``then`` (reload the list) on success."""
+        desk = self.desk
+        result = self.call_engine(fn, self.db, *args, operator=desk.operator, at=desk.currently_at, **kwargs)
+        if result is not None:
+            self.show_result(result)
+            then()
+
     def show_result(self, result: Result) -> None:
         """The engine's words for what an action did, in the result line."""
         self.result_line.ok(result.message)

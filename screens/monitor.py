@@ -370,34 +370,20 @@ Tab moves to the list. **Enter** on a request opens its actions:
 
     def cancel_request(self, request_id: int, confirm: bool) -> None:
         """Cancel after the operator agreed (``confirm``: the second Transit Item confirmation)."""
-        app = self.desk
-        result = self.call_engine(requests.cancel, self.db, request_id, operator=app.operator,
-                                  at=app.currently_at, confirm=confirm)
-        if result is not None:
-            self.show_result(result)
-            self.reload()
+        self.desk_action(requests.cancel, request_id, confirm=confirm, then=self.reload)
 
     def edit_request(self, form: RequestEdit | None) -> None:
         """Edit with what changed (the engine refuses a department of another type)."""
         if form is None:
             return
-        app = self.desk
-        result = self.call_engine(requests.edit, self.db, form.request_id, operator=app.operator,
-                                  at=app.currently_at, note=form.note, department=form.department)
-        if result is not None:
-            self.show_result(result)
-            self.reload()
+        self.desk_action(requests.edit, form.request_id, note=form.note, department=form.department,
+                         then=self.reload)
 
     def set_expiry(self, request_id: int, text: str | None) -> None:
         """Update Expiry with the date typed (the engine checks it is a date)."""
         if text is None:
             return
-        app = self.desk
-        result = self.call_engine(requests.set_expiry, self.db, request_id, text, operator=app.operator,
-                                  at=app.currently_at)
-        if result is not None:
-            self.show_result(result)
-            self.reload()
+        self.desk_action(requests.set_expiry, request_id, text, then=self.reload)
 
     # -- export ------------------------------------------------------------------------------
     def action_export(self) -> None:

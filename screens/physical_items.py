@@ -288,24 +288,14 @@ how many requests wait for it. **Enter** on a row opens its actions:
         """The Work Order pop-up's answers, to the engine (W11)."""
         if form is None:
             return
-        app = self.desk
-        result = self.call_engine(workorders.place_work_order, self.db, form.barcode, form.work_order_type,
-                                  form.department, operator=app.operator, note=form.note, in_hand=form.in_hand,
-                                  at=app.currently_at)
-        if result is not None:
-            self.show_result(result)
-            self.refresh_list()
+        self.desk_action(workorders.place_work_order, form.barcode, form.work_order_type, form.department,
+                         note=form.note, in_hand=form.in_hand, then=self.refresh_list)
 
     def place_request(self, form: RequestForm | None) -> None:
         """The Request pop-up's answers, to the engine (Q3: a loaned item is recalled)."""
         if form is None:
             return
-        app = self.desk
-        result = self.call_engine(requests.place_request, self.db, form.barcode, form.patron, form.pickup,
-                                  operator=app.operator, at=app.currently_at)
-        if result is not None:
-            self.show_result(result)
-            self.refresh_list()
+        self.desk_action(requests.place_request, form.barcode, form.patron, form.pickup, then=self.refresh_list)
 
     def edit_item(self, form: EditorForm | None) -> None:
         """The Physical Item Editor's answers, to the engine (W12)."""
