@@ -581,7 +581,7 @@ class LibdeskApp(App[int], inherit_bindings=False):
         """A key a person typed (or a special key): Textual's own path, as if never held."""
         if isinstance(self.screen, NoticePopup) and (event.key in ("enter", "escape") or event.is_printable):
             # Enter/Escape close the notice; a character closes it and goes on below.
-            self.screen.dismiss(None)
+            await self._close_notice()
             if not event.is_printable:
                 return
         screen = self.screen
@@ -675,10 +675,8 @@ class LibdeskApp(App[int], inherit_bindings=False):
     async def _take_scan(self, event: ScanEvent) -> None:
         """A scan or a misread from the wedge, a paste or the serial scanner: to the active
         screen (see the module doc for pop-ups and screens that take no scans)."""
+        await self._close_notice(scan=True)  # a notice never stops a scanner
         screen = self.screen
-        if isinstance(screen, NoticePopup):
-            screen.dismiss(None)  # a notice never stops a scanner
-            screen = self.screen
         if getattr(screen, "handle_scan", None) is None:
             if isinstance(screen, ModalScreen):
                 await self._scan_into_popup(screen, event)
@@ -700,6 +698,21 @@ class LibdeskApp(App[int], inherit_bindings=False):
                 self.notify(event.reason, title="Not a barcode", severity="error")
             return
         self.deliver_scan(event.barcode, screen=screen)
+
+    async def _close_notice(self, *, scan: bool = False) -> None:
+        """Close the notice pop-up on top, if one is, and wait until it is off the stack. For a
+        scan, a pop-up that only shows something (``SCAN_CLOSES``: help, an audit trail) closes
+        too: the scan is for the screen underneath.
+
+        ``dismiss`` only schedules the pop: a scan routed on at once would still find the notice
+        on top, and the screen underneath, acting on it, could open the next notice while the
+        first is still there (two pop-ups, the second never seen; the next key crashed the app
+        with DuplicateIds). Awaiting here, in the App's own handler, is allowed (a screen may
+        not await its own dismissal) and keeps every later key and scan behind it."""
+        screen = self.screen
+        closes = isinstance(screen, NoticePopup) or (scan and getattr(screen, "SCAN_CLOSES", False))
+        if closes and isinstance(screen, ModalScreen) and screen.is_active:
+            await screen.dismiss(None)
 
     async def _scan_into_popup(self, screen: Screen[Any], event: ScanEvent) -> None:
         """A pop-up without ``handle_scan``: a scan is typed into its text field and Enter

@@ -110,6 +110,10 @@ class DeskScreen(Screen[None]):
 class NoticePopup(ModalScreen[None]):
     """A pop-up that tells, and never stops a scanner.
 
+    (A pop-up that only shows something but takes keys of its own, such as help or an audit
+    trail, sets ``SCAN_CLOSES = True`` instead: a scan closes it and goes to the screen below,
+    while typing stays its own.)
+
     Enter or Escape closes it; so does the first character typed, which then goes on to the
     scan field underneath with the rest of the barcode. The app does the routing
     (:meth:`screens.app.LibdeskApp.on_event`), before any key reaches a screen: keys that a

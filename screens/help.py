@@ -16,6 +16,9 @@ class HelpScreen(ModalScreen[None]):
         Binding("escape,f1,enter", "close", "Close", id="help-close"),
     ]
 
+    SCAN_CLOSES = True
+    """A scan closes the help and goes to the screen below (see screens.base.NoticePopup)."""
+
     def __init__(self, title: str, text: str, keys: list[tuple[str, str]]) -> None:
         super().__init__(id="help")
         self.help_title = title

@@ -491,6 +491,9 @@ class EventsDialog(ModalScreen[None]):
 
     AUTO_FOCUS = "DataTable"
 
+    SCAN_CLOSES = True
+    """A scan closes the audit trail and goes to the screen below (see screens.base.NoticePopup)."""
+
     def __init__(self, title: str, events: Sequence[dict[str, Any]], *, note: str = "") -> None:
         super().__init__(id="events")
         self.events_title = title

@@ -57,7 +57,8 @@ class DestinationPopup(NoticePopup):
     so does the next barcode typed or scanned (which goes on to the scan field)."""
 
     def __init__(self, outcome: str, headline: str, message: str, item_line: str) -> None:
-        super().__init__(id="destination")
+        # No fixed id: notices follow one another as fast as items are returned.
+        super().__init__(classes="destination")
         self.outcome = outcome
         """The banner outcome (hold_shelf, transit), which colours the pop-up's border."""
         self.headline = headline
