@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 import textual.constants
 from sqlalchemy import func, select
+from textual import events
+from textual.message import Message
 from textual.pilot import Pilot
 from textual.widgets import Input
 
@@ -30,6 +32,26 @@ from tests.conftest import FROZEN, make_db
 
 SIZE = (120, 36)
 """Every Pilot and snapshot test runs at this terminal size (STYLE.md section 10)."""
+
+SCANNER_GAP = 0.003
+"""Seconds between a test scanner's keys: a steady scanner's rhythm (wedge.py: 1-15 ms)."""
+
+
+def scanner_burst(app: LibdeskApp, barcode: str) -> None:
+    """Queue a barcode and Enter at once, as a scanner faster than the app would.
+
+    Each key is stamped ``SCANNER_GAP`` after the last (continuing after the previous burst
+    queued on this app), not with the moment the test happened to create it: a pause of the
+    test process between two keys (a garbage collection on a busy CI machine) would otherwise
+    look like a person's key before the scan, and the burst detector would rightly split it
+    off."""
+    stamp = max(Message().time, getattr(app, "_test_scanner_clock", 0.0))
+    for key, char in [(c, c) for c in barcode] + [("enter", "\r")]:
+        event = events.Key(key, char)
+        event.time = stamp
+        app.post_message(event)
+        stamp += SCANNER_GAP
+    app._test_scanner_clock = stamp  # type: ignore[attr-defined]
 
 
 @pytest.hookimpl(tryfirst=True)

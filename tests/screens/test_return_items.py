@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-from textual import events
 from textual.widgets import Checkbox, Input, Select
 
 from libdesk import circulation, queries, requests
 from screens.return_items import DestinationPopup, ReturnItemsScreen
 from screens.work_order import WorkOrderDialog
 from tests.conftest import db_fingerprint
-from tests.screens.conftest import SIZE, AppFactory
-
-
-def _burst(app: object, barcode: str) -> None:
-    """Queue a barcode and Enter at once, as a scanner faster than the app would."""
-    for key, char in [(c, c) for c in barcode] + [("enter", "\r")]:
-        app.post_message(events.Key(key, char))  # type: ignore[attr-defined]
+from tests.screens.conftest import SIZE, AppFactory, scanner_burst
 
 
 def _screen(app: object) -> ReturnItemsScreen:
@@ -75,7 +68,7 @@ async def test_a_scanner_burst_into_the_pop_up_closes_it_and_is_one_scan(desk_ap
         await pilot.press("f3", *"W02", "enter")
         await pilot.pause()
         assert isinstance(app.screen, DestinationPopup)
-        _burst(app, "W13")
+        scanner_burst(app, "W13")
         await pilot.pause()
         screen = _screen(app)
         assert [row.barcode for row in screen.returned.values()] == ["W02", "W13"]
@@ -95,7 +88,7 @@ async def test_a_scanner_burst_while_the_list_has_focus_goes_to_the_scan_field(d
         screen = _screen(app)
         screen.returned_table.focus()
         await pilot.pause()
-        _burst(app, "W05")
+        scanner_burst(app, "W05")
         await pilot.pause()
         assert isinstance(app.screen, ReturnItemsScreen)
         assert [row.barcode for row in screen.returned.values()] == ["W04", "W05"]

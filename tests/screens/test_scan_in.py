@@ -12,7 +12,7 @@ from libdesk.importing import insert_items
 from screens.scan_in import ScanInScreen
 from screens.widgets import ResultBanner, ScanField, ScanLog
 from tests.conftest import FROZEN, db_fingerprint
-from tests.screens.conftest import SIZE, AppFactory, events_of
+from tests.screens.conftest import SIZE, AppFactory, events_of, scanner_burst
 
 
 def _parts(app: object) -> tuple[ScanInScreen, ScanField, ResultBanner, ScanLog]:
@@ -123,9 +123,7 @@ async def test_keys_queued_all_at_once_are_still_one_scan_per_enter(desk_app: Ap
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         for barcode in barcodes:
-            for char in barcode:
-                app.post_message(events.Key(char, char))
-            app.post_message(events.Key("enter", "\r"))
+            scanner_burst(app, barcode)
         await pilot.pause()
         assert events_of(app.db, "work_order_started") == {b: 1 for b in barcodes}
         assert len(_parts(app)[3].entries) == 30

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from textual import events
 from textual.pilot import Pilot
 from textual.screen import ModalScreen
 
@@ -32,13 +31,7 @@ from screens.app import LibdeskApp
 from screens.base import DeskScreen
 from screens.item_detail import ItemDetailScreen
 from tests.conftest import FROZEN, db_fingerprint
-from tests.screens.conftest import SIZE, AppFactory
-
-
-def burst(app: LibdeskApp, barcode: str) -> None:
-    """A scanner's burst: the barcode and Enter queued at once."""
-    for key, char in [(c, c) for c in barcode] + [("enter", "\r")]:
-        app.post_message(events.Key(key, char))
+from tests.screens.conftest import SIZE, AppFactory, scanner_burst
 
 
 def on_screen(app: LibdeskApp) -> str:
@@ -181,7 +174,7 @@ async def test_a_scan_over_a_pop_up_never_crashes_and_is_applied_at_most_once(
         seen.clear()  # the notice case scanned to open its pop-up
         before_db = db_fingerprint(app.db)
 
-        burst(app, case.scan)
+        scanner_burst(app, case.scan)
         await pilot.pause()
         await app.workers.wait_for_complete()
         await pilot.pause()
@@ -204,7 +197,7 @@ async def test_a_scan_over_a_pop_up_never_crashes_and_is_applied_at_most_once(
             await pilot.press("escape")
             await pilot.pause()
         seen.clear()
-        burst(app, case.again)
+        scanner_burst(app, case.again)
         await pilot.pause()
         await app.workers.wait_for_complete()
         await pilot.pause()
@@ -222,7 +215,7 @@ async def test_two_returns_with_requests_in_a_row_show_both_destinations(desk_ap
         await pilot.press("f3", *"SCAN02", "enter")
         await pilot.pause()
         first = app.screen
-        burst(app, "SCAN03")
+        scanner_burst(app, "SCAN03")
         await pilot.pause()
         await pilot.pause()
         second = app.screen
