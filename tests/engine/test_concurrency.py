@@ -57,7 +57,7 @@ def test_same_item_at_two_desks_second_sees_first_result(db):
     other.close()
 
 
-def test_wal_is_checkpointed_in_the_background_not_in_a_desk_commit(db, monkeypatch):
+def test_wal_is_checkpointed_in_the_background_not_in_a_desk_commit(sqlite_db, monkeypatch):
     """Scans never pay for a checkpoint (wal_autocheckpoint=0); a background thread folds the
     WAL back into the file, and stops with close()."""
     import time
@@ -66,6 +66,7 @@ def test_wal_is_checkpointed_in_the_background_not_in_a_desk_commit(db, monkeypa
 
     from libdesk import db as db_module
 
+    db = sqlite_db
     with db.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
     seen: list[str] = []
