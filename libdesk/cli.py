@@ -777,6 +777,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--status", help="Set Status To ('' clears it)")
     p.add_argument("--done", choices=["yes", "no"])
 
+    from libdesk.cli_db import register as register_db
+
+    register_db(sub, common)
+
     from libdesk.cli_scanners import register as register_scanners
 
     register_scanners(sub, common)
