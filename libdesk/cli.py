@@ -367,8 +367,14 @@ def cmd_holdshelf(rt: Runtime) -> int:
     from libdesk import circulation
 
     rows = circulation.hold_shelf(rt.db, _need_place(rt, rt.args.at))
-    rt.emit({"items": rows}, lambda: "\n".join(f"{r['patron']:<10} {r['barcode']}  {r['title']}" for r in rows)
-            or "The hold shelf is empty")
+
+    def line(r: dict[str, Any]) -> str:
+        note = f"  (borrowed from {r['borrowed_from']})" if r["borrowing_id"] is not None else ""
+        if r["cancelled"]:
+            note += "  CANCELLED: take it off the shelf and scan it in"
+        return f"{r['patron']:<10} {r['barcode']}  {r['title']}{note}"
+
+    rt.emit({"items": rows}, lambda: "\n".join(line(r) for r in rows) or "The hold shelf is empty")
     return 0
 
 

@@ -24,3 +24,34 @@ def test_W8_an_item_taken_over_by_another_department_names_where_it_was_sent(db)
     assert item["department"] == "JUD" and item["requests"][0]["department"] == "JUD"
     moved = [e for e in queries.item_history(db, "W13") if e["action"] == "request_transferred"]
     assert moved and "instead of ITS625" in moved[-1]["message"]
+
+
+def _received_borrowed(db, patron="P0002"):
+    from libdesk import borrowing as rs
+
+    i = rs.new_request(db, patron, "Borrowed Book", pickup="WID-CIRC", operator="rs").extra["borrowing"]["id"]
+    if rs.show(db, i)["status"] == rs.READY_TO_BE_SENT:
+        rs.send(db, i, operator="rs")
+    rs.partner_ship(db, i, operator="rs", barcode="LEND77")
+    rs.receive(db, i, at="WID-CIRC", operator="circ")
+    return i
+
+
+def test_B4_the_hold_shelf_lists_borrowed_items_waiting_for_their_patron(db):
+    """Seed 004: the borrowed item waits on the pickup desk's hold shelf like any request's."""
+    from libdesk import borrowing as rs
+
+    requests.place_request(db, "W02", "P0001", "WID-CIRC", operator="circ")
+    scan.scan_in(db, "W02", at="WID-CIRC", operator="circ")  # picked, now on the hold shelf
+    i = _received_borrowed(db)
+    shelf = circulation.hold_shelf(db, "WID-CIRC")
+    assert [(r["barcode"], r["patron"], r["cancelled"]) for r in shelf] == [
+        ("W02", "P0001", False), ("LEND77", "P0002", False)]
+    borrowed = shelf[1]
+    assert borrowed["borrowing_id"] == i and "Yale" in borrowed["borrowed_from"]
+    assert circulation.hold_shelf(db, "LAW-CIRC") == []
+    rs.cancel(db, i, by="patron", operator="rs")  # the patron no longer wants it: take it off
+    assert [(r["barcode"], r["cancelled"]) for r in circulation.hold_shelf(db, "WID-CIRC")] == [
+        ("W02", False), ("LEND77", True)]
+    circulation.loan(db, "W02", "P0001", at="WID-CIRC", operator="circ")
+    assert [r["barcode"] for r in circulation.hold_shelf(db, "WID-CIRC")] == ["LEND77"]
