@@ -55,3 +55,24 @@ def test_B4_the_hold_shelf_lists_borrowed_items_waiting_for_their_patron(db):
         ("W02", False), ("LEND77", True)]
     circulation.loan(db, "W02", "P0001", at="WID-CIRC", operator="circ")
     assert [r["barcode"] for r in circulation.hold_shelf(db, "WID-CIRC")] == ["LEND77"]
+
+
+def test_L3_the_audit_trail_shows_when_the_item_entered_and_left_each_status(db):
+    """Seed 000: from the Monitor's Audit Trail "you can see when it entered or left a
+    particular status" while the request was active; nothing from before or after it."""
+    scan.scan_in(db, "W20", at="CCWID", operator="cc", status="Repair")  # before the request
+    wo = workorders.place_work_order(db, "W20", "TS", "ITS625", operator="cc").extra["request"]["id"]
+    scan.scan_in(db, "W20", at="CCWID", operator="cc", done=True)           # leaves Collections Care
+    scan.scan_in(db, "W20", at="ITS625", operator="its", status="Cataloging")  # enters Cataloging
+    scan.scan_in(db, "W20", at="ITS625", operator="its", status="Processing")  # Cataloging → Processing
+    scan.scan_in(db, "W20", at="ITS625", operator="its", done=True)            # request completed
+    scan.scan_in(db, "W20", at="WID-CIRC", operator="circ")                    # after it: not shown
+    trail = requests.audit_trail(db, wo)
+    item_moves = [(e["action"], e["operator"]) for e in trail if e["on"] == "item"]
+    assert item_moves and all(op in ("cc", "its") for _, op in item_moves)
+    moves = [((e["before"] or {}).get("status"), (e["after"] or {}).get("status")) for e in trail if e["on"] == "item"]
+    assert ("Cataloging", "Processing") in moves, moves  # left Cataloging, entered Processing
+    assert trail[0]["action"] == "request_placed" and trail[0]["on"] == "request"
+    assert [e["id"] for e in trail] == sorted(e["id"] for e in trail)
+    assert not any(e["place"] == "WID-CIRC" for e in trail)
+    assert trail[-1]["on"] == "request"
