@@ -1028,8 +1028,16 @@ def _message_counts(conn: Connection, ids: list[int]) -> dict[int, int]:
     return {k: n for k, n in conn.execute(stmt)}
 
 
-def list_requests(db: Database, status: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
-    """Borrowing requests, newest first, optionally of one status (code or name).
+WITH_MESSAGES = "with_active_messages"
+"""The Borrowing Requests list's filter for requests with an active general message (seed
+004: "facet for these messages in your Borrowing Requests queue"), beside the statuses."""
+WITH_MESSAGES_NAME = "With active general messages"
+
+
+def list_requests(db: Database, status: str | None = None, limit: int = 500, *,
+                  with_messages: bool = False) -> list[dict[str, Any]]:
+    """Borrowing requests, newest first, optionally of one status (code or name), and only
+    those with an active general message from a lender when ``with_messages`` (B6).
 
     Raises:
         InvalidInput: an unknown status.
@@ -1037,6 +1045,10 @@ def list_requests(db: Database, status: str | None = None, limit: int = 500) -> 
     stmt = select(borrowing_t)
     if status is not None:
         stmt = stmt.where(borrowing_t.c.status == parse_status(status))
+    if with_messages:
+        stmt = stmt.where(select(message_t.c.id).where(
+            message_t.c.borrowing_id == borrowing_t.c.id, message_t.c.active.is_(True),
+            message_t.c.kind == MESSAGE).exists())
     stmt = stmt.order_by(borrowing_t.c.id.desc()).limit(limit)
     today = clock.today()
     with db.read() as conn:

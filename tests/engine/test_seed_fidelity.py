@@ -76,3 +76,19 @@ def test_L3_the_audit_trail_shows_when_the_item_entered_and_left_each_status(db)
     assert [e["id"] for e in trail] == sorted(e["id"] for e in trail)
     assert not any(e["place"] == "WID-CIRC" for e in trail)
     assert trail[-1]["on"] == "request"
+
+
+def test_B6_the_borrowing_list_filters_to_requests_with_active_general_messages(db):
+    from libdesk import borrowing as rs
+
+    first = rs.new_request(db, "P0001", "One", pickup="WID-CIRC", operator="rs").extra["borrowing"]["id"]
+    second = rs.new_request(db, "P0002", "Two", pickup="WID-CIRC", operator="rs").extra["borrowing"]["id"]
+    for i in (first, second):
+        if rs.show(db, i)["status"] == rs.READY_TO_BE_SENT:
+            rs.send(db, i, operator="rs")
+    rs.partner_message(db, first, "Can you accept a photocopy?", operator="rs")
+    rs.add_note(db, second, "staff note: not a lender's message", operator="rs")
+    assert [r["id"] for r in rs.list_requests(db, with_messages=True)] == [first]
+    rs.dismiss(db, first, operator="rs")
+    assert rs.list_requests(db, with_messages=True) == []
+    assert {r["id"] for r in rs.list_requests(db)} >= {first, second}
