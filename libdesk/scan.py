@@ -21,7 +21,7 @@ from typing import Any
 from libdesk.circulation import at_desk
 from libdesk.core import Ctx, Result, action
 from libdesk.db import Database
-from libdesk.errors import InvalidInput, LibdeskError, WrongState
+from libdesk.errors import InvalidInput, LibdeskError, NotFound, WrongState
 from libdesk.institution import Place
 from libdesk.models import (
     ACQUISITION,
@@ -84,8 +84,17 @@ def scan_in(db: Database, barcode: str, *, at: str, operator: str, status: str |
                 raise InvalidInput(f"{place.name} is a circulation desk: Scan In there has no Done")
             if status is not None:
                 raise InvalidInput(f"{place.name} is a circulation desk: it sets no work-order status")
-            item = ctx.item(barcode)
-            routed = at_desk(ctx, item, place)
+            try:
+                item = ctx.item(barcode)
+            except NotFound:
+                from libdesk import borrowing  # imports this module: loaded on first use
+
+                arrived = borrowing.arrived_by_barcode(ctx, barcode, place)
+                if arrived is None:
+                    raise
+                item, routed = arrived
+            else:
+                routed = at_desk(ctx, item, place)
         else:
             if status is not None:
                 status_for(ctx, place, status)  # refuse a wrong status before anything else

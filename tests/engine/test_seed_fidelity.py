@@ -92,3 +92,47 @@ def test_B6_the_borrowing_list_filters_to_requests_with_active_general_messages(
     rs.dismiss(db, first, operator="rs")
     assert rs.list_requests(db, with_messages=True) == []
     assert {r["id"] for r in rs.list_requests(db)} >= {first, second}
+
+
+def _shipped(db, barcode="LEND5"):
+    from libdesk import borrowing as rs
+
+    i = rs.new_request(db, "P0001", "Courier Book", pickup="WID-CIRC", operator="rs").extra["borrowing"]["id"]
+    if rs.show(db, i)["status"] == rs.READY_TO_BE_SENT:
+        rs.send(db, i, operator="rs")
+    rs.partner_ship(db, i, operator="rs", barcode=barcode)
+    return i
+
+
+def test_B5_a_cancelled_requests_item_arriving_anyway_is_scanned_in_and_goes_back_to_the_lender(db):
+    """Seed 004: the item comes by courier after the cancel; wanded in under Scan In Items at
+    the desk, it is found by the barcode the lender shipped it under and sent back."""
+    from libdesk import borrowing as rs
+
+    i = _shipped(db)
+    rs.cancel(db, i, by="patron", operator="rs")
+    result = scan.scan_in(db, "LEND5", at="WID-CIRC", operator="circ")
+    assert result.destination == "partner:YALE" and "back to the lender" in result.message
+    assert f"borrowing request {i}" in result.message
+    item = show(db, "LEND5")
+    assert (item["process_type"], item["transit_to"]) == ("transit", "partner:YALE")
+    trail = [(e["action"], e["operator"]) for e in rs.borrowing_history(db, i)]
+    assert ("received", "circ") in trail
+    assert rs.show(db, i)["status"] == rs.CANCELLED_BY_PATRON  # the request stays cancelled
+    rs.partner_checkin(db, i, operator="rs")  # the lender has it back: the request completes
+    assert rs.show(db, i)["status"] == rs.COMPLETED
+
+
+def test_B4_a_shipped_item_scanned_in_before_receiving_says_which_request_and_changes_nothing(db):
+    import pytest
+
+    from libdesk.errors import NotFound, WrongState
+    from tests.conftest import db_fingerprint
+
+    i = _shipped(db, "LEND6")
+    before = db_fingerprint(db)
+    with pytest.raises(WrongState, match=f"borrowing request {i}.*borrowing receive {i}"):
+        scan.scan_in(db, "LEND6", at="WID-CIRC", operator="circ")
+    with pytest.raises(NotFound):
+        scan.scan_in(db, "NOSUCH99", at="WID-CIRC", operator="circ")
+    assert db_fingerprint(db) == before
