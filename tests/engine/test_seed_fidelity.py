@@ -136,3 +136,81 @@ def test_B4_a_shipped_item_scanned_in_before_receiving_says_which_request_and_ch
     with pytest.raises(NotFound):
         scan.scan_in(db, "NOSUCH99", at="WID-CIRC", operator="circ")
     assert db_fingerprint(db) == before
+
+
+def test_W11_work_orders_for_a_set_of_items_each_in_its_own_transaction(db):
+    """Seed 000: "more efficient ways to do this using sets" (a list of barcodes)."""
+    import pytest
+
+    from libdesk.errors import InvalidInput
+    from tests.conftest import db_fingerprint
+
+    circulation.loan(db, "W05", "P0001", at="WID-CIRC", operator="circ")
+    result = workorders.place_work_orders(db, ["W03", "W04", "NOSUCH", "W05"], "TS", "ITS625", operator="its",
+                                          note="recatalog the set")
+    assert result.done == 3 and [code for code, _ in result.failures] == ["NOSUCH"]
+    assert result.groups == {"waiting for ITS625": 3}
+    assert "3 → waiting for ITS625" in result.message and "1 failed" in result.message
+    for code in ("W03", "W04", "W05"):
+        req = show(db, code)["requests"][-1]
+        assert (req["kind"], req["department"], req["note"]) == ("work_order", "ITS625", "recatalog the set")
+    before = db_fingerprint(db)
+    with pytest.raises(InvalidInput, match="does not run"):
+        workorders.place_work_orders(db, ["W06", "W07"], "TS", "CCWID", operator="its")
+    assert db_fingerprint(db) == before
+
+
+def test_a_barcode_list_is_lines_or_a_csv_with_a_barcode_column(tmp_path):
+    import pytest
+
+    from libdesk.errors import InvalidInput
+
+    lines = tmp_path / "scanned.txt"
+    lines.write_text("W01\n\n W02 \nW01\n", encoding="utf-8")
+    assert scan.read_barcode_file(str(lines)) == ["W01", "W02"]
+    table = tmp_path / "export.csv"
+    table.write_text("title,barcode\nA,W03\nB,W04\n", encoding="utf-8")
+    assert scan.read_barcode_file(str(table)) == ["W03", "W04"]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("title,call\nA,B\n", encoding="utf-8")
+    with pytest.raises(InvalidInput, match="needs a 'barcode' column"):
+        scan.read_barcode_file(str(bad))
+    control = tmp_path / "control.txt"
+    control.write_text("W01\nW\x0702\n", encoding="utf-8")
+    with pytest.raises(InvalidInput, match="line 2"):
+        scan.read_barcode_file(str(control))
+    with pytest.raises(InvalidInput, match="cannot read"):
+        scan.read_barcode_file(str(tmp_path / "missing.txt"))
+    with pytest.raises(InvalidInput, match="not a regular file"):
+        scan.read_barcode_file(str(tmp_path))
+
+
+def test_W11_workorder_from_a_file_through_the_cli(tmp_path):
+    """``libdesk workorder --from-file``: grouped result, the failures one line each, exit 1."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIBDESK_")}
+    env["LIBDESK_HOME"] = str(tmp_path / "home")
+    env["LIBDESK_FROZEN_TIME"] = "2026-03-02T09:00:00"
+    db = str(tmp_path / "desk.db")
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "libdesk.cli", "--db", db, *args], env=env,
+                              capture_output=True, text=True, timeout=120)
+
+    assert run("init", "--demo").returncode == 0
+    listing = tmp_path / "set.csv"
+    listing.write_text("barcode,title\n32044000000001,a\n32044000000004,b\nNOPE,c\n", encoding="utf-8")
+    done = run("--operator", "its", "workorder", "--from-file", str(listing), "--type", "TS",
+               "--department", "ITS625", "--json")
+    assert done.returncode == 1
+    data = json.loads(done.stdout)
+    assert data["done"] == 2 and [f["barcode"] for f in data["failed"]] == ["NOPE"]
+    assert done.stderr.strip().splitlines() == ["libdesk: NOPE: No item with barcode 'NOPE'"]
+    one = run("--operator", "its", "workorder", "32044000000016", "--type", "TS", "--department", "ITS625", "--json")
+    assert one.returncode == 0 and json.loads(one.stdout)["barcode"] == "32044000000016"
+    none = run("--operator", "its", "workorder", "--type", "TS", "--department", "ITS625")
+    assert none.returncode == 1 and "--from-file" in none.stderr
