@@ -214,3 +214,34 @@ def test_W11_workorder_from_a_file_through_the_cli(tmp_path):
     assert one.returncode == 0 and json.loads(one.stdout)["barcode"] == "32044000000016"
     none = run("--operator", "its", "workorder", "--type", "TS", "--department", "ITS625")
     assert none.returncode == 1 and "--from-file" in none.stderr
+
+
+def test_the_pseudopatron_record_goes_once_its_last_loan_is_processed(db, tmp_path):
+    """Seed 000, "Pseudopatron Loans Migrated from Aleph": once all the items on loan to a
+    pseudopatron are processed (and its requests), the pseudopatron record is deleted."""
+    from sqlalchemy import select
+
+    from libdesk import importing
+    from libdesk.models import Patron
+
+    loans = tmp_path / "loans.csv"
+    loans.write_text("barcode,patron\nW01,PSEUDO-TS\nW02,PSEUDO-TS\n", encoding="utf-8")
+    importing.import_loans(db, str(loans), operator="admin")
+
+    def exists() -> bool:
+        with db.read() as conn:
+            row = conn.execute(select(Patron.__table__.c.id).where(Patron.__table__.c.id == "PSEUDO-TS")).first()
+        return row is not None
+
+    circulation.return_item(db, "W01", at="WID-CIRC", operator="circ")
+    assert exists(), "one item is still on loan to it"
+    scan.scan_in(db, "W02", at="CCWID", operator="cc", status="Repair")  # Scan In discharges it (W2)
+    assert not exists()
+    removed = queries.item_history(db, "W02")
+    with db.read() as conn:
+        from libdesk.models import Event
+
+        e = Event.__table__
+        gone = conn.execute(select(e.c.operator, e.c.message).where(e.c.action == "pseudopatron_removed")).all()
+    assert len(gone) == 1 and gone[0][0] == "cc" and "PSEUDO-TS" in gone[0][1]
+    assert any(ev["action"] == "loan_returned" for ev in removed)  # the history still has the loan
