@@ -39,6 +39,7 @@ from libdesk.routing import (
     release_current,
     route,
     serve,
+    start_work_order,
     status_for,
 )
 
@@ -86,7 +87,20 @@ def place_work_order(db: Database, barcode: str, type_code: str, department: str
         queue = ctx.queue(item["id"])
         is_head = bool(queue) and queue[0]["id"] == req["id"]
         free = item["process_type"] is None or (item["process_type"] == TRANSIT and item["current_request_id"] is None)
-        if in_hand and is_head and free:
+        location = ctx.inst.locations.get(item["location"])
+        remote = location is not None and location.remote_storage
+        if in_hand and is_head and item["process_type"] is None and remote:
+            # "Do not pick from shelf" on a remote-storage item: nothing is sent to remote
+            # storage, and the work order starts at the department at once, as Alma does (seed
+            # 000: the Workflow Step is then In Process). If it was a mistake: cancel the
+            # request, and the depository desk corrects the item back to In place.
+            routed = start_work_order(ctx, item, dept, None, req)
+            desk = ctx.inst.home_desk(item["library"], item["location"])
+            message = (f"{type_name} work order for {dept.name}: In Process there now (Do not pick from shelf: "
+                       f"nothing goes to {desk.name}). If the item is still in remote storage, cancel the request; "
+                       f"{desk.name} then corrects it back to In place")
+            destination, step = dept.code, "in_process"
+        elif in_hand and is_head and free:
             routed = serve(ctx, item, req, ctx.place)
             message = f"{type_name} work order for {dept.name}: {routed.message}"
             destination, step = routed.destination, routed.next_step

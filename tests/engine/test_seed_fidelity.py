@@ -245,3 +245,47 @@ def test_the_pseudopatron_record_goes_once_its_last_loan_is_processed(db, tmp_pa
         gone = conn.execute(select(e.c.operator, e.c.message).where(e.c.action == "pseudopatron_removed")).all()
     assert len(gone) == 1 and gone[0][0] == "cc" and "PSEUDO-TS" in gone[0][1]
     assert any(ev["action"] == "loan_returned" for ev in removed)  # the history still has the loan
+
+
+def test_Q5_a_remote_storage_work_order_placed_in_hand_by_mistake_is_cancelled_and_corrected(db):
+    """Seed 000, "Fixing an Accidental Work Order", remote storage, Workflow Step In Process (the
+    "Do not pick from shelf" box WAS checked): Cancel cancels just the request, and the
+    remote-storage status correction puts the item back In place."""
+    import pytest
+
+    from libdesk.errors import NotPermitted, WrongState
+    from tests.conftest import db_fingerprint
+
+    placed = workorders.place_work_order(db, "R01", "TS", "ITS625", operator="its", in_hand=True)
+    wo = placed.extra["request"]["id"]
+    assert placed.extra["request"]["step"] == "in_process"
+    assert "Do not pick from shelf" in placed.message
+    item = show(db, "R01")
+    assert (item["process_type"], item["department"]) == ("work_order", "ITS625")
+    before = db_fingerprint(db)
+    with pytest.raises(WrongState, match=f"serving request {wo}.*cancel it first"):
+        circulation.correct_status(db, "R01", at="HD", operator="hd")
+    assert db_fingerprint(db) == before
+    cancelled = requests.cancel(db, wo, operator="its")
+    assert "request only" in cancelled.message and "libdesk correct R01 --at HD" in cancelled.message
+    with pytest.raises(NotPermitted, match="Only"):
+        circulation.correct_status(db, "R01", at="WID-CIRC", operator="circ")
+    fixed = circulation.correct_status(db, "R01", at="HD", operator="hd")
+    assert "In place" in fixed.message
+    item = show(db, "R01")
+    assert item["process_type"] is None and item["department"] is None
+    corrected = [e for e in queries.item_history(db, "R01") if e["action"] == "status_corrected"]
+    assert corrected[0]["operator"] == "hd" and corrected[0]["before"]["process_type"] == "work_order"
+    with pytest.raises(WrongState, match="nothing to correct"):
+        circulation.correct_status(db, "R01", at="HD", operator="hd")
+    with pytest.raises(WrongState, match="not a remote-storage item"):
+        circulation.correct_status(db, "W01", at="HD", operator="hd")
+
+
+def test_Q5_a_remote_storage_item_requested_after_the_correction_goes_to_its_requester(db):
+    """Corrected back In place, the item's other requests take their turn from remote storage."""
+    wo = workorders.place_work_order(db, "R02", "TS", "ITS625", operator="its", in_hand=True).extra["request"]["id"]
+    requests.place_request(db, "R02", "P0001", "WID-CIRC", operator="circ")
+    requests.cancel(db, wo, operator="its")
+    circulation.correct_status(db, "R02", at="HD", operator="hd")
+    assert [r["step"] for r in show(db, "R02")["requests"]] == ["waiting_for_remote_storage"]
