@@ -289,3 +289,16 @@ def test_Q5_a_remote_storage_item_requested_after_the_correction_goes_to_its_req
     requests.cancel(db, wo, operator="its")
     circulation.correct_status(db, "R02", at="HD", operator="hd")
     assert [r["step"] for r in show(db, "R02")["requests"]] == ["waiting_for_remote_storage"]
+
+
+def test_Q5_a_work_order_further_down_the_queue_may_be_cancelled_and_the_item_is_untouched(db):
+    """Seed 000's open question, settled (README): Cancel on a Waiting work order is fine."""
+    requests.place_request(db, "W21", "P0001", "WID-CIRC", operator="circ")
+    wo = workorders.place_work_order(db, "W21", "TS", "ITS625", operator="its").extra["request"]["id"]
+    before = show(db, "W21")
+    assert [r["step"] for r in before["requests"]] == ["pickup_from_shelf", "waiting"]
+    result = requests.cancel(db, wo, operator="its")
+    assert "stays where it is" in result.message
+    after = show(db, "W21")
+    assert [r["step"] for r in after["requests"]] == ["pickup_from_shelf"]
+    assert after["process_type"] == before["process_type"]
