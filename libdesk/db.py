@@ -324,6 +324,7 @@ def _create_extras(engine: Engine) -> None:
 
 POSTGRES_WORDS_CONFIG = "libdesk_words"
 POSTGRES_WORDS_FUNCTION = "libdesk_item_words"
+POSTGRES_WORDS_COLUMN = "search_words"
 _POSTGRES_TOKEN_TYPES = ("asciiword, word, numword, asciihword, hword, numhword, hword_asciipart, hword_part, "
                          "hword_numpart, email, protocol, url, host, url_path, file, sfloat, float, int, uint, "
                          "version, tag, entity")
@@ -342,9 +343,14 @@ def _create_postgres_search(conn: Connection) -> None:
       file names or hyphenated compounds that SQLite would not. The regex classes follow the
       collation: under a C/POSIX database ctype they know only ASCII letters, so the ICU root
       collation is used there instead.
-    - A GIN index on that expression (no new column: nothing for a copy or a migration to
-      carry) and a btree on ``barcode COLLATE "C"``, so that barcode ranges (``prefix*``) and
-      their order are by code point, as on SQLite, whatever the database's collation.
+    - ``item.search_words``, a stored generated column of that tsvector (PostgreSQL keeps it
+      in step with the row; it is not in the SQLModel metadata, so nothing writes or copies
+      it), with a GIN index. A stored column, not an index on the expression: the first page
+      of a common word ("law") is a walk of the primary key in id order that tests each row,
+      and recomputing the expression cost 25 us a row (24 ms p50 at 100k items) where reading
+      the stored tsvector costs about 1 us.
+    - A btree on ``barcode COLLATE "C"``, so that barcode ranges (``prefix*``) and their order
+      are by code point, as on SQLite, whatever the database's collation.
 
     Raises:
         ConfigError: the server refused CREATE EXTENSION unaccent (it says what to ask for).
@@ -382,8 +388,9 @@ def _create_postgres_search(conn: Connection) -> None:
             f"SELECT to_tsvector('{POSTGRES_WORDS_CONFIG}'::regconfig, regexp_replace("
             f"(coalesce(title, '') || ' ' || coalesce(author, '') || ' ' || coalesce(call_number, '')){collate}, "
             "'[^[:alnum:]]+', ' ', 'g')) $$")
-    conn.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS ix_item_words ON item USING gin "
-                         f"({POSTGRES_WORDS_FUNCTION}(title, author, call_number))")
+    conn.exec_driver_sql(f"ALTER TABLE item ADD COLUMN IF NOT EXISTS {POSTGRES_WORDS_COLUMN} tsvector "
+                         f"GENERATED ALWAYS AS ({POSTGRES_WORDS_FUNCTION}(title, author, call_number)) STORED")
+    conn.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS ix_item_words ON item USING gin ({POSTGRES_WORDS_COLUMN})")
     conn.exec_driver_sql('CREATE INDEX IF NOT EXISTS ix_item_barcode_c ON item (barcode COLLATE "C")')
 
 
