@@ -232,6 +232,9 @@ def create_database(path_or_url: str | os.PathLike[str], institution: Institutio
         if existing:
             engine.dispose()
             raise ConfigError(f"{describe(url)}: already set up; remove it first or use another --db")
+        if engine.dialect.name == "postgresql":
+            with engine.begin() as conn:
+                _postgres_search_support(conn)  # refused extensions: say so before any table exists
         SQLModel.metadata.create_all(engine)
         _create_extras(engine)
         with engine.connect().execution_options(libdesk_write=True) as conn, conn.begin():
@@ -330,6 +333,35 @@ _POSTGRES_TOKEN_TYPES = ("asciiword, word, numword, asciihword, hword, numhword,
                          "version, tag, entity")
 
 
+def _postgres_search_support(conn: Connection) -> str:
+    """Make sure the server can fold accents and split words (create_database asks this
+    before it creates any table, so a refusal leaves nothing half made). Returns the COLLATE
+    clause the word splitting needs ("" under a UTF-8 ctype).
+
+    Raises:
+        ConfigError: CREATE EXTENSION unaccent refused, or a C ctype on a server without ICU.
+    """
+    has_unaccent = conn.exec_driver_sql("SELECT 1 FROM pg_extension WHERE extname = 'unaccent'").first()
+    if not has_unaccent:
+        try:
+            with conn.begin_nested():
+                conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS unaccent")
+        except DBAPIError as exc:
+            database = conn.exec_driver_sql("SELECT current_database()").scalar_one()
+            reason = str(exc.orig).splitlines()[0] if exc.orig is not None else str(exc)
+            raise ConfigError(
+                f"PostgreSQL refused CREATE EXTENSION unaccent ({reason}); search needs it to fold accents: "
+                f"ask the server's administrator to run `CREATE EXTENSION unaccent;` in database {database} "
+                "(or make this user the database owner), then try again") from None
+    if conn.exec_driver_sql("SELECT 'ä' ~ '^[[:alnum:]]$'").scalar_one():
+        return ""
+    if not conn.exec_driver_sql("SELECT 1 FROM pg_collation WHERE collname = 'und-x-icu'").first():
+        raise ConfigError("This PostgreSQL database's character type (LC_CTYPE) is C and the server has no "
+                          "ICU, so search cannot tell letters from punctuation: create the database with a "
+                          "UTF-8 locale (CREATE DATABASE ... LC_CTYPE 'C.UTF-8' TEMPLATE template0)")
+    return ' COLLATE "und-x-icu"'
+
+
 def _create_postgres_search(conn: Connection) -> None:
     """PostgreSQL's word search, the same questions as SQLite's FTS5 ``item_fts``; idempotent
     and self-contained (a migration may call it as is).
@@ -355,18 +387,7 @@ def _create_postgres_search(conn: Connection) -> None:
     Raises:
         ConfigError: the server refused CREATE EXTENSION unaccent (it says what to ask for).
     """
-    has_unaccent = conn.exec_driver_sql("SELECT 1 FROM pg_extension WHERE extname = 'unaccent'").first()
-    if not has_unaccent:
-        try:
-            with conn.begin_nested():
-                conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS unaccent")
-        except DBAPIError as exc:
-            database = conn.exec_driver_sql("SELECT current_database()").scalar_one()
-            reason = str(exc.orig).splitlines()[0] if exc.orig is not None else str(exc)
-            raise ConfigError(
-                f"PostgreSQL refused CREATE EXTENSION unaccent ({reason}); search needs it to fold accents: "
-                f"ask the server's administrator to run `CREATE EXTENSION unaccent;` in database {database} "
-                "(or make this user the database owner), then try again") from None
+    collate = _postgres_search_support(conn)
     if not conn.exec_driver_sql("SELECT 1 FROM pg_ts_config WHERE cfgname = %(c)s AND "
                                 "pg_ts_config_is_visible(oid)", {"c": POSTGRES_WORDS_CONFIG}).first():
         conn.exec_driver_sql(f"CREATE TEXT SEARCH CONFIGURATION {POSTGRES_WORDS_CONFIG} (COPY = simple)")
@@ -374,14 +395,6 @@ def _create_postgres_search(conn: Connection) -> None:
                              f"ALTER MAPPING FOR {_POSTGRES_TOKEN_TYPES} WITH unaccent, simple")
     if not conn.exec_driver_sql("SELECT 1 FROM pg_proc WHERE proname = %(f)s AND pg_function_is_visible(oid)",
                                 {"f": POSTGRES_WORDS_FUNCTION}).first():
-        wide = conn.exec_driver_sql("SELECT 'ä' ~ '^[[:alnum:]]$'").scalar_one()
-        collate = ""
-        if not wide:
-            if not conn.exec_driver_sql("SELECT 1 FROM pg_collation WHERE collname = 'und-x-icu'").first():
-                raise ConfigError("This PostgreSQL database's character type (LC_CTYPE) is C, and the server "
-                                  "has no ICU: create the database with a UTF-8 locale (e.g. "
-                                  "`CREATE DATABASE libdesk LC_CTYPE 'C.UTF-8' TEMPLATE template0`)")
-            collate = ' COLLATE "und-x-icu"'
         conn.exec_driver_sql(
             f"CREATE OR REPLACE FUNCTION {POSTGRES_WORDS_FUNCTION}(title text, author text, call_number text) "
             "RETURNS tsvector LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ "

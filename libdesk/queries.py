@@ -234,7 +234,7 @@ def search(db: Database, query: str, limit: int = 50) -> list[dict[str, Any]]:
         requests: dict[int, int] = {}
         ids = [r.id for r in rows]
         for start in range(0, len(ids), 500):
-            requests.update(conn.execute(_REQUEST_COUNTS, {"item_ids": ids[start:start + 500]}).tuples().all())
+            requests.update(conn.execute(_REQUEST_COUNTS, {"item_ids": ids[start:start + 500]}).all())
         out = []
         for r in rows:
             rec = dict(r._mapping)
