@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from libdesk import queries, requests, scan, workorders
 from libdesk.db import Database, create_database
@@ -233,3 +235,25 @@ def test_postgres_refused_extension_is_one_clear_message_and_nothing_made(inst):
             db.close()
     finally:
         _admin_execute(admin, f"DROP ROLE IF EXISTS {role}")
+
+
+# -- any query a desk might type ----------------------------------------------------------------
+
+_VOCABULARY = sorted({word for _, title, author, call in SPECIAL + COMMON[:12]
+                      for word in f"{title} {author} {call}".split()})
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_any_typed_query_same_on_both_engines(engines, data):
+    """Words of the items cut to a prefix, with case changed, punctuation, accents and
+    wildcard characters around them: both engines give the same rows in the same order."""
+    def typed_word() -> str:
+        word = data.draw(st.sampled_from(_VOCABULARY))
+        word = word[: data.draw(st.integers(1, len(word)))]
+        word = data.draw(st.sampled_from([word, word.upper(), word.lower(), word.swapcase()]))
+        return (data.draw(st.sampled_from(["", '"', "'", "%", "_", "(", "-", "é"])) + word
+                + data.draw(st.sampled_from(["", '"', "'", "%", "_", ".", ",", "*", "ä", ":*"])))
+
+    query = " ".join(typed_word() for _ in range(data.draw(st.integers(1, 3))))
+    assert queries.search(engines["postgres"], query) == queries.search(engines["sqlite"], query), query
