@@ -217,23 +217,41 @@ def picklist(db: Database, library: str) -> dict[str, list[dict[str, Any]]]:
 
 
 def hold_shelf(db: Database, desk: str) -> list[dict[str, Any]]:
-    """Items on the hold shelf at a desk, with the patron each waits for; an item whose
-    request was cancelled is flagged ``cancelled``: take it off the shelf and scan it in."""
+    """Items on the hold shelf at a desk, with the patron each waits for: requested items and
+    items borrowed from a partner for a patron (``borrowing_id`` and ``borrowed_from`` set;
+    seed 004: they wait on the same shelf). An item whose request was cancelled is flagged
+    ``cancelled``: take it off the shelf and scan it in (a borrowed one then goes back to its
+    lender, B5). Waiting items first, by patron."""
+    from libdesk import borrowing
+
     db.institution.desk(desk)
     stmt = (
         select(item_t.c.barcode, item_t.c.title, item_t.c.call_number, request_t.c.patron, request_t.c.id,
                request_t.c.active)
         .join(request_t, request_t.c.id == item_t.c.current_request_id)
         .where(item_t.c.process_type == HOLD_SHELF, item_t.c.hold_shelf == desk)
-        .order_by(request_t.c.active, request_t.c.patron)
+    )
+    b = borrowing.borrowing_t
+    borrowed = (
+        select(item_t.c.barcode, item_t.c.title, item_t.c.call_number, b.c.patron, b.c.id, b.c.status, b.c.rota,
+               b.c.current_partner)
+        .join(b, b.c.id == item_t.c.borrowing_id)
+        .where(item_t.c.process_type == RESOURCE_SHARING, item_t.c.hold_shelf == desk)
     )
     with db.read() as conn:
         rows = []
         for r in conn.execute(stmt):
             rec = dict(r._mapping)
             rec["cancelled"] = not rec.pop("active")
-            rows.append(rec)
-        return rows
+            rows.append({**rec, "borrowing_id": None, "borrowed_from": None})
+        for r in conn.execute(borrowed):
+            rec = dict(r._mapping)
+            lender = borrowing.current_partner(rec)
+            rows.append({"barcode": rec["barcode"], "title": rec["title"], "call_number": rec["call_number"],
+                         "patron": rec["patron"], "id": None, "cancelled": rec["status"] in borrowing.CANCELLED,
+                         "borrowing_id": rec["id"], "borrowed_from": borrowing.partner_label(db.institution, lender)})
+    rows.sort(key=lambda r: (r["cancelled"], r["patron"] or "", r["barcode"]))
+    return rows
 
 
 def mark_missing(db: Database, barcode: str, *, operator: str, at: str | None = None, lost: bool = False) -> Result:

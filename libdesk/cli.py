@@ -367,8 +367,14 @@ def cmd_holdshelf(rt: Runtime) -> int:
     from libdesk import circulation
 
     rows = circulation.hold_shelf(rt.db, _need_place(rt, rt.args.at))
-    rt.emit({"items": rows}, lambda: "\n".join(f"{r['patron']:<10} {r['barcode']}  {r['title']}" for r in rows)
-            or "The hold shelf is empty")
+
+    def line(r: dict[str, Any]) -> str:
+        note = f"  (borrowed from {r['borrowed_from']})" if r["borrowing_id"] is not None else ""
+        if r["cancelled"]:
+            note += "  CANCELLED: take it off the shelf and scan it in"
+        return f"{r['patron']:<10} {r['barcode']}  {r['title']}{note}"
+
+    rt.emit({"items": rows}, lambda: "\n".join(line(r) for r in rows) or "The hold shelf is empty")
     return 0
 
 
@@ -776,6 +782,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--at", metavar="PLACE", help="Currently At")
     p.add_argument("--status", help="Set Status To ('' clears it)")
     p.add_argument("--done", choices=["yes", "no"])
+
+    from libdesk.cli_db import register as register_db
+
+    register_db(sub, common)
 
     from libdesk.cli_scanners import register as register_scanners
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 import os
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, create_engine, event, insert, select, update
+from sqlalchemy import Connection, Engine, create_engine, event, insert, select
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import SQLModel
 
@@ -190,8 +190,9 @@ def _check_sqlite_path(url: str, create: bool) -> None:
         raise ConfigError(f"{parent}: the folder is not writable, so the database cannot be created there")
 
 
-def open_database(path_or_url: str | os.PathLike[str]) -> Database:
-    """Open an existing libdesk database.
+def open_database(path_or_url: str | os.PathLike[str], *, upgrade: bool = True) -> Database:
+    """Open an existing libdesk database, bringing an older schema up to date first (unless
+    ``upgrade`` is False: ``libdesk db current`` only looks).
 
     Raises:
         ConfigError: no database there, unreadable, not a libdesk database, or too new.
@@ -205,20 +206,31 @@ def open_database(path_or_url: str | os.PathLike[str]) -> Database:
     except (OperationalError, DBAPIError) as exc:
         engine.dispose()
         raise ConfigError(f"{describe(url)}: not a libdesk database ({exc.orig})") from None
-    version = int(rows.get("schema_version", "0"))
-    if version > SCHEMA_VERSION:
-        engine.dispose()
-        raise ConfigError(f"{describe(url)}: made by a newer libdesk (schema {version}); upgrade libdesk")
     if "institution" not in rows:
         engine.dispose()
         raise ConfigError(f"{describe(url)}: not a libdesk database (no institution); run `libdesk init`")
-    institution = inst_mod.parse(rows["institution"], f"{describe(url)} (stored institution)")
-    _upgrade(engine, version)
+    from libdesk import migrations
+
+    try:
+        with engine.connect() as conn:
+            revision = migrations.current(conn)
+            behind = not migrations.up_to_date(conn)
+        migrations.check_not_newer(revision, describe(url))
+        institution = inst_mod.parse(rows["institution"], f"{describe(url)} (stored institution)")
+        if upgrade and behind:
+            migrations.upgrade(engine, describe(url))
+    except BaseException:
+        engine.dispose()
+        raise
     return Database(url, engine, institution)
 
 
-def create_database(path_or_url: str | os.PathLike[str], institution: Institution) -> Database:
+def create_database(path_or_url: str | os.PathLike[str], institution: Institution, *,
+                    fill: Callable[[Connection], None] | None = None) -> Database:
     """Create the schema and store the institution; refuses a database that already has one.
+
+    ``fill``, when given, puts the rows in (``libdesk db copy``) instead of the institution's
+    patrons, inside the same transaction: the new database is whole or not there at all.
 
     Raises:
         ConfigError: the path is unusable or the database is already set up.
@@ -232,23 +244,30 @@ def create_database(path_or_url: str | os.PathLike[str], institution: Institutio
         if existing:
             engine.dispose()
             raise ConfigError(f"{describe(url)}: already set up; remove it first or use another --db")
-        if engine.dialect.name == "postgresql":
-            with engine.begin() as conn:
-                _postgres_search_support(conn)  # refused extensions: say so before any table exists
-        SQLModel.metadata.create_all(engine)
-        _create_extras(engine)
+        from libdesk import migrations
+
+        # One transaction: a desk killed mid-way leaves no half-made database (DDL is
+        # transactional on both engines), and the new database is stamped at the head.
         with engine.connect().execution_options(libdesk_write=True) as conn, conn.begin():
+            SQLModel.metadata.create_all(conn)
+            create_extras(conn)
+            migrations.stamp_new(conn)
             conn.execute(insert(Meta.__table__), [
                 {"key": "schema_version", "value": str(SCHEMA_VERSION)},
                 {"key": "institution", "value": institution.source},
             ])
-            if institution.patrons:
+            if fill is not None:
+                fill(conn)
+            elif institution.patrons:
                 conn.execute(insert(Patron.__table__), [
                     {"id": p.id, "name": p.name, "pseudo": p.pseudo, "active": True} for p in institution.patrons
                 ])
     except OperationalError as exc:
         engine.dispose()
         raise ConfigError(f"{describe(url)}: cannot create the database: {exc.orig}") from None
+    except BaseException:
+        engine.dispose()
+        raise
     return Database(url, engine, institution)
 
 
@@ -285,44 +304,47 @@ def has_fts(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def _create_extras(engine: Engine) -> None:
-    """Indexes and the full-text index, which SQLModel cannot express."""
-    with engine.begin() as conn:
-        # The in-process list of a department is read by (department, status) and paged by
-        # barcode or by days in department.
-        conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_item_dept_status ON item (department, status)")
-        conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_item_dept_barcode ON item (department, barcode)")
-        conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_item_dept_since ON item (department, wo_since)")
-        conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_request_active_step ON request (active, step)")
-        # Covers every Monitor facet: the facet counts read this index alone, never the table.
-        conn.exec_driver_sql(
-            "CREATE INDEX IF NOT EXISTS ix_request_monitor ON request (active, kind, work_order_type, pickup, "
-            "department, step, owner, material_type, placed_at)")
-        if conn.dialect.name == "postgresql":
-            _create_postgres_search(conn)
-            return
-        if not has_fts(engine):
-            return
-        # Title/author/call-number words: FTS5 is 0.2 ms where LIKE scans (70 ms on 1M items,
-        # DESIGN.md). An external-content table kept in step by triggers; the update trigger
-        # fires only when those columns are set, so a scan (which never sets them) pays nothing.
-        _create_facet_summary(conn)
-        cols = ", ".join(FTS_COLUMNS)
-        new = ", ".join(f"new.{c}" for c in FTS_COLUMNS)
-        old = ", ".join(f"old.{c}" for c in FTS_COLUMNS)
-        conn.exec_driver_sql(
-            f"CREATE VIRTUAL TABLE IF NOT EXISTS item_fts USING fts5({cols}, content='item', content_rowid='id', "
-            # Prefix indexes: a typed word matches as a prefix ("gard" finds gardens); without
-            # them a short common prefix ("law*") costs 14 ms at 1M items, with them ~0.2 ms.
-            "tokenize='unicode61 remove_diacritics 2', prefix='2 3 4')")
-        conn.exec_driver_sql(FTS_INSERT_TRIGGER)
-        conn.exec_driver_sql(
-            f"CREATE TRIGGER IF NOT EXISTS item_fts_ad AFTER DELETE ON item BEGIN "
-            f"INSERT INTO item_fts(item_fts, rowid, {cols}) VALUES ('delete', old.id, {old}); END")
-        conn.exec_driver_sql(
-            f"CREATE TRIGGER IF NOT EXISTS item_fts_au AFTER UPDATE OF {cols} ON item BEGIN "
-            f"INSERT INTO item_fts(item_fts, rowid, {cols}) VALUES ('delete', old.id, {old}); "
-            f"INSERT INTO item_fts(rowid, {cols}) VALUES (new.id, {new}); END")
+def create_extras(conn: Connection) -> None:
+    """Indexes and the full-text index, which SQLModel cannot express (idempotent; inside the
+    caller's transaction: creating or upgrading a database)."""
+    # The in-process list of a department is read by (department, status) and paged by
+    # barcode or by days in department.
+    conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_item_dept_status ON item (department, status)")
+    conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_item_dept_barcode ON item (department, barcode)")
+    conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_item_dept_since ON item (department, wo_since)")
+    conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_request_active_step ON request (active, step)")
+    # Covers every Monitor facet: the facet counts read this index alone, never the table.
+    conn.exec_driver_sql(
+        "CREATE INDEX IF NOT EXISTS ix_request_monitor ON request (active, kind, work_order_type, pickup, "
+        "department, step, owner, material_type, placed_at)")
+    if conn.dialect.name == "postgresql":
+        _create_postgres_search(conn)
+        return
+    if not has_fts(conn.engine):
+        return
+    # Title/author/call-number words: FTS5 is 0.2 ms where LIKE scans (70 ms on 1M items,
+    # DESIGN.md). An external-content table kept in step by triggers; the update trigger
+    # fires only when those columns are set, so a scan (which never sets them) pays nothing.
+    _create_facet_summary(conn)
+    indexed = conn.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = 'item_fts'").first() is not None
+    cols = ", ".join(FTS_COLUMNS)
+    new = ", ".join(f"new.{c}" for c in FTS_COLUMNS)
+    old = ", ".join(f"old.{c}" for c in FTS_COLUMNS)
+    conn.exec_driver_sql(
+        f"CREATE VIRTUAL TABLE IF NOT EXISTS item_fts USING fts5({cols}, content='item', content_rowid='id', "
+        # Prefix indexes: a typed word matches as a prefix ("gard" finds gardens); without
+        # them a short common prefix ("law*") costs 14 ms at 1M items, with them ~0.2 ms.
+        "tokenize='unicode61 remove_diacritics 2', prefix='2 3 4')")
+    conn.exec_driver_sql(FTS_INSERT_TRIGGER)
+    conn.exec_driver_sql(
+        f"CREATE TRIGGER IF NOT EXISTS item_fts_ad AFTER DELETE ON item BEGIN "
+        f"INSERT INTO item_fts(item_fts, rowid, {cols}) VALUES ('delete', old.id, {old}); END")
+    conn.exec_driver_sql(
+        f"CREATE TRIGGER IF NOT EXISTS item_fts_au AFTER UPDATE OF {cols} ON item BEGIN "
+        f"INSERT INTO item_fts(item_fts, rowid, {cols}) VALUES ('delete', old.id, {old}); "
+        f"INSERT INTO item_fts(rowid, {cols}) VALUES (new.id, {new}); END")
+    if not indexed:  # a database that had items before it had the word index
+        conn.exec_driver_sql("INSERT INTO item_fts(item_fts) VALUES ('rebuild')")
 
 
 POSTGRES_WORDS_CONFIG = "libdesk_words"
@@ -334,9 +356,9 @@ _POSTGRES_TOKEN_TYPES = ("asciiword, word, numword, asciihword, hword, numhword,
 
 
 def _postgres_search_support(conn: Connection) -> str:
-    """Make sure the server can fold accents and split words (create_database asks this
-    before it creates any table, so a refusal leaves nothing half made). Returns the COLLATE
-    clause the word splitting needs ("" under a UTF-8 ctype).
+    """Make sure the server can fold accents and split words. Returns the COLLATE clause the
+    word splitting needs ("" under a UTF-8 ctype). A refusal raises inside the caller's
+    transaction (create_database's or a migration's), so nothing is left half made.
 
     Raises:
         ConfigError: CREATE EXTENSION unaccent refused, or a C ctype on a server without ICU.
@@ -440,23 +462,3 @@ def _create_facet_summary(conn: Connection) -> None:
     conn.exec_driver_sql(
         "INSERT INTO request_facets (type, owner, pickup, material_type, step, day, n) "
         "SELECT " + _FACET_KEY.format(r="request") + ", count(*) FROM request WHERE active GROUP BY 1, 2, 3, 4, 5, 6")
-
-
-def _upgrade(engine: Engine, version: int) -> None:
-    """Bring an older schema up to date, one version at a time, each step in one transaction."""
-    if version >= SCHEMA_VERSION:
-        return
-    with engine.connect().execution_options(libdesk_write=True) as conn, conn.begin():
-        if version < 2:
-            # 2: requests carry their item's owner and material type (Monitor facets).
-            conn.exec_driver_sql("ALTER TABLE request ADD COLUMN owner VARCHAR")
-            conn.exec_driver_sql("ALTER TABLE request ADD COLUMN material_type VARCHAR")
-            conn.exec_driver_sql(
-                "UPDATE request SET owner = (SELECT library FROM item WHERE item.id = request.item_id), "
-                "material_type = (SELECT material_type FROM item WHERE item.id = request.item_id)")
-        if version < 3:
-            # 3: resource-sharing borrowing requests and their messages (new tables only).
-            SQLModel.metadata.create_all(conn, checkfirst=True)
-        conn.execute(update(Meta.__table__).where(Meta.__table__.c.key == "schema_version")
-                     .values(value=str(SCHEMA_VERSION)))
-    _create_extras(engine)

@@ -148,10 +148,11 @@ def _scan_here(ctx: Ctx, item: dict[str, Any], dept: Place, status: str | None) 
         if (current["active"] and current["kind"] == WORK_ORDER_REQUEST
                 and current["work_order_type"] == dept.work_order_type):
             req = current
-            if current["department"] != dept.code:
+            sent_to = current["department"]  # read before the update changes the request
+            if sent_to != dept.code:
                 ctx.update_request(req, "request_transferred", item=item, department=dept.code,
-                                   message=f"arrived at {dept.code} instead of {current['department']}")
-                note = f" (arrived here instead of {ctx.place_name(req['department'])}: request moved here)"
+                                   message=f"arrived at {dept.code} instead of {sent_to}")
+                note = f" (arrived here instead of {ctx.place_name(sent_to)}: request moved here)"
     if req is None:
         req = next((r for r in ctx.queue(item["id"])
                     if r["kind"] == WORK_ORDER_REQUEST and r["department"] == dept.code), None)

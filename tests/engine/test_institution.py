@@ -102,6 +102,7 @@ def test_schema_1_database_is_upgraded_on_open(tmp_path, inst):
     con.execute("ALTER TABLE request DROP COLUMN owner")
     con.execute("ALTER TABLE request DROP COLUMN material_type")
     con.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    con.execute("DROP TABLE alembic_version")  # made before libdesk used Alembic
     con.commit()
     con.close()
     db = open_database(path)
