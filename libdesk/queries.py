@@ -451,6 +451,29 @@ def _facet_columns(today: Any) -> dict[str, Any]:
     }
 
 
+def _facet_condition(name: str, value: str, today: Any, cols: dict[str, Any]) -> Any:
+    """``facet = value`` said on the raw columns, the same rows as comparing the facet's
+    expression: a planner cannot estimate ``CASE ... END = 'patron'`` (PostgreSQL guessed 588
+    rows of 200,000, sorted 70,000 on disk, 230-300 ms) but knows ``kind = 'patron'``."""
+    req = request_t.c
+    if name == "type":
+        if value == "patron":
+            return or_(req.kind == "patron", req.work_order_type == "patron")
+        return and_(req.kind != "patron", req.work_order_type == value)
+    if name == "pickup":
+        return or_(req.pickup == value, and_(req.pickup.is_(None), req.department == value))
+    if name == "requested":
+        def midnight(days: int) -> datetime:
+            return datetime.combine(today - timedelta(days=days), datetime.min.time())
+        bounds = {"today": (midnight(0), None), "last 7 days": (midnight(7), midnight(0)),
+                  "last 30 days": (midnight(30), midnight(7)), "older": (None, midnight(30))}
+        if value not in bounds:
+            return literal(False)
+        low, high = bounds[value]
+        return and_(*([req.placed_at >= low] if low else []), *([req.placed_at < high] if high else []))
+    return cols[name] == value
+
+
 def monitor_where(filters: dict[str, str | None], today: Any, since: Any = None) -> list[Any]:
     """Conditions for the monitor: active requests, narrowed by chosen facet values.
 
@@ -464,7 +487,7 @@ def monitor_where(filters: dict[str, str | None], today: Any, since: Any = None)
             continue
         if name not in cols:
             raise InvalidInput(f"Unknown facet {name!r} (one of {', '.join(MONITOR_FACETS)})")
-        conds.append(cols[name] == value)
+        conds.append(_facet_condition(name, value, today, cols))
     if since is not None:
         conds.append(request_t.c.placed_at >= datetime.combine(since, datetime.min.time()))
     return conds
@@ -541,19 +564,49 @@ def search_all(db: Database, query: str) -> Iterator[dict[str, Any]]:
     yield from search(db, query, limit=10_000)
 
 
+_GROUP_COLS = (request_t.c.kind, request_t.c.work_order_type, request_t.c.pickup, request_t.c.department,
+               request_t.c.step, request_t.c.owner, request_t.c.material_type)
+"""The raw facet columns in the order of ix_request_monitor (after ``active``)."""
+
+
+def _grouped_facet_rows(conn: Any, today: Any, base: Any) -> Iterator[dict[str, Any]]:
+    """The facet groups by one pass over the index: grouped by the raw columns in the index's
+    order, so PostgreSQL streams an index-only scan into a GroupAggregate with no hashing,
+    and the request-date buckets counted with FILTER instead of grouped by a CASE. Measured on
+    the 1M set (200,000 active requests), same loaded machine: 74-142 ms, against 205-280 ms
+    for a GROUP BY of the six facet expressions (a HashAggregate over a sequential scan).
+    The type and pickup values are then made here, as :func:`_facet_columns` makes them."""
+    def midnight(days: int) -> datetime:
+        return datetime.combine(today - timedelta(days=days), datetime.min.time())
+    placed = request_t.c.placed_at
+    m0, m7, m30 = midnight(0), midnight(7), midnight(30)
+    buckets = [("today", placed >= m0), ("last 7 days", and_(placed >= m7, placed < m0)),
+               ("last 30 days", and_(placed >= m30, placed < m7))]
+    stmt = (base.add_columns(*_GROUP_COLS, func.count().label("n"),
+                             *[func.count().filter(cond).label(f"b{i}") for i, (_, cond) in enumerate(buckets)])
+            .group_by(*_GROUP_COLS))
+    for row in conn.execute(stmt):
+        kind, wo_type, pickup, department, step, owner, material_type, total, *counts = row
+        group = {"type": "patron" if kind == "patron" else wo_type, "owner": owner,
+                 "pickup": pickup if pickup is not None else department, "material_type": material_type,
+                 "step": step}
+        # "older" is the rest, as the CASE of _date_bucket_col puts there every other date.
+        for (name, _), n in zip(buckets + [("older", None)], counts + [total - sum(counts)], strict=True):
+            if n:
+                yield {**group, "requested": name, "n": n}
+
+
 def _facet_rows(db: Database, conn: Any, filters: dict[str, str | None], today: Any, since: Any,
                 cols: dict[str, Any], base: Any) -> Iterator[dict[str, Any]]:
     """(facet values..., n) groups of the matching active requests.
 
     On SQLite they come from ``request_facets``, a summary kept exact by triggers on every
     request change (db.py): a few thousand rows instead of a GROUP BY over 200,000 requests
-    (775 ms measured at 1M items). Elsewhere, the GROUP BY itself.
+    (775 ms measured at 1M items). On PostgreSQL, a GROUP BY that reads ix_request_monitor
+    alone, in its order (see :func:`_grouped_facet_rows`).
     """
     if not has_fts(db.engine):
-        grouped = base.add_columns(*[cols[f].label(f) for f in MONITOR_FACETS], func.count().label("n")) \
-            .group_by(*[cols[f] for f in MONITOR_FACETS])
-        for row in conn.execute(grouped):
-            yield dict(row._mapping)
+        yield from _grouped_facet_rows(conn, today, base)
         return
     conds = ["n > 0"]
     params: dict[str, Any] = {f"d{days}": (today - timedelta(days=days)).isoformat() for days in (0, 7, 30)}
