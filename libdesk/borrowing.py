@@ -725,44 +725,78 @@ def receive(db: Database, borrowing_id: int, *, at: str, operator: str, barcode:
         if not (b["status"] == SHIPPED or (cancelled and b["shipped_at"] is not None and b["item_id"] is None)):
             raise _refuse(ctx.conn, b, "receive an item")
         code = clean_barcode(barcode or b["item_barcode"] or f"RS{borrowing_id:06d}")
-        if ctx.conn.execute(select(item_t.c.id).where(item_t.c.barcode == code)).first() is not None:
-            raise InvalidInput(f"Barcode {code} is already in the catalogue: give the temporary item another "
-                               "barcode (--barcode)")
-        pickup = ctx.inst.desk(b["pickup"])
-        lender = current_partner(b)
-        state: dict[str, Any] = {**NO_PROCESS, "process_type": RESOURCE_SHARING, "hold_shelf": pickup.code}
-        if cancelled:
-            state = {**NO_PROCESS, "process_type": TRANSIT, "transit_to": lender_destination(lender or "")}
-        elif desk.code != pickup.code:
-            state = {**NO_PROCESS, "process_type": TRANSIT, "transit_to": pickup.code}
-        location = RS_LOCATION if RS_LOCATION in ctx.inst.locations else ""
-        values = {"barcode": code, "title": b["title"], "author": b["author"], "call_number": f"RS {borrowing_id}",
-                  "material_type": "BOOK", "library": pickup.library, "location": location, **state,
-                  "loan_patron": None, "loan_due": None, "borrowing_id": borrowing_id, "version": 1,
-                  "created_at": ctx.now, "updated_at": ctx.now}
-        item_id = ctx.conn.execute(insert(item_t).values(**values)).inserted_primary_key[0]
-        item = ctx.item_by_id(item_id)
-        ctx.event("rs_item_created", item=item, after={k: _plain(v) for k, v in state.items() if v is not None},
-                  message=f"temporary item for borrowing request {borrowing_id}, lent by {lender}")
-        if cancelled:
-            _update(ctx, b, "received", f"received at {desk.code} after the cancel: sent back to {lender}",
-                    item=item, item_id=item_id, item_barcode=code, received_at=ctx.now)
-            routed = Routed("transit", item["transit_to"],
-                            f"Request {status_name(b['status'])}: In transit back to the lender "
-                            f"{partner_label(ctx.inst, lender)}")
-        else:
-            _update(ctx, b, "received", f"received at {desk.code} from {lender}", item=item, status=RECEIVED,
-                    item_id=item_id, item_barcode=code, received_at=ctx.now)
-            if state["process_type"] == RESOURCE_SHARING:
-                notify(ctx, b["patron"], "hold_available", item, None,
-                       f"{b['title']} (borrowed from a partner library) is waiting for you at {pickup.name}")
-                routed = Routed("hold_shelf", pickup.code,
-                                f"Hold shelf at {pickup.name} — borrowed item for patron {b['patron']}")
-            else:
-                routed = Routed("transit", pickup.code,
-                                f"In transit to {pickup.name} — borrowed item for patron {b['patron']}")
+        item, routed = _receive(ctx, b, desk, code)
         return _result(ctx, b, f"Received {code}: {routed.message}", item=item, routed=routed)
 
+
+def _receive(ctx: Ctx, b: dict[str, Any], desk: Place, code: str) -> tuple[dict[str, Any], Routed]:
+    """The lender's item is here (at ``desk``): the temporary item ``code`` is made, and goes
+    on the pickup desk's hold shelf, in transit to it, or (the request was cancelled) back to
+    the lender (B4, B5)."""
+    borrowing_id = b["id"]
+    cancelled = b["status"] in CANCELLED
+    if ctx.conn.execute(select(item_t.c.id).where(item_t.c.barcode == code)).first() is not None:
+        raise InvalidInput(f"Barcode {code} is already in the catalogue: give the temporary item another "
+                           "barcode (--barcode)")
+    pickup = ctx.inst.desk(b["pickup"])
+    lender = current_partner(b)
+    state: dict[str, Any] = {**NO_PROCESS, "process_type": RESOURCE_SHARING, "hold_shelf": pickup.code}
+    if cancelled:
+        state = {**NO_PROCESS, "process_type": TRANSIT, "transit_to": lender_destination(lender or "")}
+    elif desk.code != pickup.code:
+        state = {**NO_PROCESS, "process_type": TRANSIT, "transit_to": pickup.code}
+    location = RS_LOCATION if RS_LOCATION in ctx.inst.locations else ""
+    values = {"barcode": code, "title": b["title"], "author": b["author"], "call_number": f"RS {borrowing_id}",
+              "material_type": "BOOK", "library": pickup.library, "location": location, **state,
+              "loan_patron": None, "loan_due": None, "borrowing_id": borrowing_id, "version": 1,
+              "created_at": ctx.now, "updated_at": ctx.now}
+    item_id = ctx.conn.execute(insert(item_t).values(**values)).inserted_primary_key[0]
+    item = ctx.item_by_id(item_id)
+    ctx.event("rs_item_created", item=item, after={k: _plain(v) for k, v in state.items() if v is not None},
+              message=f"temporary item for borrowing request {borrowing_id}, lent by {lender}")
+    if cancelled:
+        _update(ctx, b, "received", f"received at {desk.code} after the cancel: sent back to {lender}",
+                item=item, item_id=item_id, item_barcode=code, received_at=ctx.now)
+        routed = Routed("transit", item["transit_to"],
+                        f"Request {status_name(b['status'])}: In transit back to the lender "
+                        f"{partner_label(ctx.inst, lender)}")
+    else:
+        _update(ctx, b, "received", f"received at {desk.code} from {lender}", item=item, status=RECEIVED,
+                item_id=item_id, item_barcode=code, received_at=ctx.now)
+        if state["process_type"] == RESOURCE_SHARING:
+            notify(ctx, b["patron"], "hold_available", item, None,
+                   f"{b['title']} (borrowed from a partner library) is waiting for you at {pickup.name}")
+            routed = Routed("hold_shelf", pickup.code,
+                            f"Hold shelf at {pickup.name} — borrowed item for patron {b['patron']}")
+        else:
+            routed = Routed("transit", pickup.code,
+                            f"In transit to {pickup.name} — borrowed item for patron {b['patron']}")
+    return item, routed
+
+
+
+def arrived_by_barcode(ctx: Ctx, barcode: str, desk: Place) -> tuple[dict[str, Any], Routed] | None:
+    """A barcode unknown to the catalogue, scanned in at ``desk``: is it a lender's item that
+    was never received (the barcode recorded when the partner shipped it)? Cancelled after
+    shipping, it arrives by courier anyway and is wanded in under Scan In Items: it goes back
+    to the lender (seed 004, B5), the history saying so. Still Shipped: it must be received
+    (that makes the patron's hold), so say which request and how. None: not a lender's item.
+    """
+    row = ctx.conn.execute(select(borrowing_t).where(
+        borrowing_t.c.item_barcode == barcode, borrowing_t.c.item_id.is_(None),
+        borrowing_t.c.shipped_at.is_not(None)).order_by(borrowing_t.c.id.desc()).limit(1)).first()
+    if row is None:
+        return None
+    b = dict(row._mapping)
+    if b["status"] in CANCELLED:
+        item, routed = _receive(ctx, b, desk, barcode)
+        routed.message = f"Lender's item for borrowing request {b['id']}: {routed.message}"
+        return item, routed
+    if b["status"] == SHIPPED:
+        raise WrongState(f"{barcode} is the lender's item for borrowing request {b['id']} (Shipped Physically): "
+                         f"receive it for the patron (Borrowing Requests, or: libdesk borrowing receive {b['id']} "
+                         f"--at {desk.code})")
+    return None
 
 def loan(db: Database, borrowing_id: int, *, operator: str, at: str | None = None) -> Result:
     """Lend the received item to the request's patron, through :func:`libdesk.circulation.loan`
@@ -1028,8 +1062,16 @@ def _message_counts(conn: Connection, ids: list[int]) -> dict[int, int]:
     return {k: n for k, n in conn.execute(stmt)}
 
 
-def list_requests(db: Database, status: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
-    """Borrowing requests, newest first, optionally of one status (code or name).
+WITH_MESSAGES = "with_active_messages"
+"""The Borrowing Requests list's filter for requests with an active general message (seed
+004: "facet for these messages in your Borrowing Requests queue"), beside the statuses."""
+WITH_MESSAGES_NAME = "With active general messages"
+
+
+def list_requests(db: Database, status: str | None = None, limit: int = 500, *,
+                  with_messages: bool = False) -> list[dict[str, Any]]:
+    """Borrowing requests, newest first, optionally of one status (code or name), and only
+    those with an active general message from a lender when ``with_messages`` (B6).
 
     Raises:
         InvalidInput: an unknown status.
@@ -1037,6 +1079,10 @@ def list_requests(db: Database, status: str | None = None, limit: int = 500) -> 
     stmt = select(borrowing_t)
     if status is not None:
         stmt = stmt.where(borrowing_t.c.status == parse_status(status))
+    if with_messages:
+        stmt = stmt.where(select(message_t.c.id).where(
+            message_t.c.borrowing_id == borrowing_t.c.id, message_t.c.active.is_(True),
+            message_t.c.kind == MESSAGE).exists())
     stmt = stmt.order_by(borrowing_t.c.id.desc()).limit(limit)
     today = clock.today()
     with db.read() as conn:

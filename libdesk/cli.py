@@ -288,12 +288,28 @@ def cmd_scan(rt: Runtime) -> int:
 
 
 def cmd_workorder(rt: Runtime) -> int:
-    from libdesk import workorders
+    """One item: its result. Several (or --from-file): each in its own transaction, the
+    destinations grouped and the failures listed; exit 1 if any failed."""
+    from libdesk import scan, workorders
 
-    _result(rt, workorders.place_work_order(rt.db, rt.args.barcode, rt.args.type, rt.args.department,
-                                            operator=rt.operator, note=rt.args.note or "", in_hand=rt.args.in_hand,
-                                            at=rt.place(rt.args.at)))
-    return 0
+    barcodes = list(rt.args.barcodes)
+    if rt.args.from_file:
+        barcodes += [b for b in scan.read_barcode_file(rt.args.from_file) if b not in barcodes]
+    if not barcodes:
+        raise LibdeskError("Which items? Give barcodes, or --from-file FILE (one barcode a line, or a CSV "
+                           "with a barcode column)")
+    common = {"operator": rt.operator, "note": rt.args.note or "", "in_hand": rt.args.in_hand,
+              "at": rt.place(rt.args.at)}
+    if len(barcodes) == 1 and not rt.args.from_file:
+        _result(rt, workorders.place_work_order(rt.db, barcodes[0], rt.args.type, rt.args.department, **common))
+        return 0
+    progress = _progress(len(barcodes), "Work orders") if not rt.json and sys.stderr.isatty() else None
+    result = workorders.place_work_orders(rt.db, barcodes, rt.args.type, rt.args.department, progress=progress,
+                                          **common)
+    for code, why in result.failures:
+        print(f"libdesk: {code}: {why}", file=sys.stderr)
+    rt.emit(result.to_dict(), result.message)
+    return Exit.USER_ERROR if result.failures else Exit.OK
 
 
 def cmd_edit(rt: Runtime) -> int:
@@ -660,8 +676,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--done", action=argparse.BooleanOptionalAction, default=None,
                    help="Done = Yes / No (departments; default: the sticky setting at Currently At, else No)")
 
-    p = add("workorder", cmd_workorder, "the row action Work Order: request a work order on an item")
-    p.add_argument("barcode")
+    p = add("workorder", cmd_workorder, "the row action Work Order: request a work order on items")
+    p.add_argument("barcodes", nargs="*", metavar="BARCODE")
+    p.add_argument("--from-file", metavar="FILE", help="barcodes from FILE: one a line, or a CSV with a barcode column")
     p.add_argument("--type", required=True, metavar="TYPE")
     p.add_argument("--department", required=True, metavar="DEPT")
     p.add_argument("--note")

@@ -126,7 +126,7 @@ def cmd_history(rt: Runtime) -> int:
 def cmd_list(rt: Runtime) -> int:
     from libdesk import borrowing
 
-    rows = borrowing.list_requests(rt.db, rt.args.status, limit=rt.args.limit)
+    rows = borrowing.list_requests(rt.db, rt.args.status, limit=rt.args.limit, with_messages=rt.args.with_messages)
     def human() -> str:
         if not rows:
             return "No borrowing requests"
@@ -134,7 +134,7 @@ def cmd_list(rt: Runtime) -> int:
                          f"{r['days']:>4}d  {r['title'][:40]}" + (f"  ({r['active_messages']} msg)"
                                                                  if r["active_messages"] else "")
                          for r in rows)
-    rt.emit({"status": rt.args.status, "requests": rows}, human)
+    rt.emit({"status": rt.args.status, "with_messages": rt.args.with_messages, "requests": rows}, human)
     return 0
 
 
@@ -217,6 +217,8 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     add("history", cmd_history, "the request's audit trail (its item's loans and transits too)", at=None)
     q = add("list", cmd_list, "borrowing requests, newest first", ident=False, at=None)
     q.add_argument("--status", help="only this status (code or name, e.g. ready_to_be_sent)")
+    q.add_argument("--with-messages", action="store_true",
+                   help="only requests with an active general message from a lender (to read and dismiss)")
     q.add_argument("--limit", type=int, default=500)
     add("locate", cmd_borrowing, "run the locate again for a request in Locate in Process")
     add("send", cmd_borrowing, "send a Ready to be Sent request to the first partner of its rota")

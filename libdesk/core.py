@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, case, insert, select, update
+from sqlalchemy import Connection, bindparam, case, delete, insert, select, update
 
 from libdesk import clock
 from libdesk.db import Database
@@ -35,6 +35,7 @@ from libdesk.models import (
     WORK_ORDER_REQUEST,
     Event,
     Item,
+    Patron,
     Request,
 )
 
@@ -68,6 +69,12 @@ _UPDATE_REQUEST = (
     .values({c: bindparam(c) for c in REQUEST_STATE})
 )
 _INSERT_REQUEST = insert(request_t)
+patron_t = Patron.__table__
+_SELECT_PATRON_PSEUDO = select(patron_t.c.pseudo).where(patron_t.c.id == bindparam("id"))
+_PATRON_HAS_LOAN = select(item_t.c.id).where(item_t.c.loan_patron == bindparam("patron")).limit(1)
+_PATRON_HAS_REQUEST = select(request_t.c.id).where(
+    request_t.c.patron == bindparam("patron"), request_t.c.active.is_(True)).limit(1)
+_DELETE_PATRON = delete(patron_t).where(patron_t.c.id == bindparam("id"))
 _CONVERT = converters(item_t, request_t)
 _INSERT_EVENT = insert(event_t)
 
@@ -205,6 +212,7 @@ class Ctx:
     def update_request(self, req: dict[str, Any], action: str, item: dict[str, Any] | None = None,
                        message: str = "", **changes: Any) -> None:
         changed = {k: v for k, v in changes.items() if req[k] != v} or changes
+        closing = req["active"] and changes.get("active") is False
         before = {k: _jsonable(req[k]) for k in changed}
         req.update(changes)
         params = {c: req[c] for c in REQUEST_STATE}
@@ -214,6 +222,24 @@ class Ctx:
             self.touched.setdefault(item["id"], item)
         self.event(action, item=item, item_id=req["item_id"], request_id=req["id"], before=before,
                    after={k: _jsonable(v) for k, v in changed.items()}, message=message)
+        if closing:
+            self.retire_pseudopatron(req["patron"])
+
+    def retire_pseudopatron(self, patron: str | None) -> None:
+        """Seed 000: "once all the items on a loan to any pseudopatron are processed, and all
+        hold requests made by the pseudopatron are processed, the pseudopatron record will be
+        deleted". Called when a loan ends and when a request closes; a real patron is left
+        alone (one primary-key read)."""
+        if patron is None:
+            return
+        row = self.run.first(_SELECT_PATRON_PSEUDO, {"id": patron})
+        if row is None or not row["pseudo"]:
+            return
+        if self.run.first(_PATRON_HAS_LOAN, {"patron": patron}) or self.run.first(_PATRON_HAS_REQUEST, {"patron": patron}):
+            return
+        self.run.write(_DELETE_PATRON, {"id": patron})
+        self.event("pseudopatron_removed", message=f"pseudopatron {patron} removed: its last loan and request "
+                                                   "are processed")
 
     # -- events ------------------------------------------------------------------------
     def event(self, action: str, *, item: dict[str, Any] | None = None, item_id: int | None = None,

@@ -159,6 +159,7 @@ def discharge(ctx: Ctx, item: dict[str, Any], why: str) -> str | None:
     if patron is None:
         return None
     ctx.update_item(item, "loan_returned", process_type=None, loan_patron=None, loan_due=None, message=why)
+    ctx.retire_pseudopatron(patron)
     return patron
 
 

@@ -21,7 +21,7 @@ from typing import Any
 from libdesk.circulation import at_desk
 from libdesk.core import Ctx, Result, action
 from libdesk.db import Database
-from libdesk.errors import InvalidInput, LibdeskError, WrongState
+from libdesk.errors import InvalidInput, LibdeskError, NotFound, WrongState
 from libdesk.institution import Place
 from libdesk.models import (
     ACQUISITION,
@@ -54,6 +54,64 @@ def clean_barcode(raw: str) -> str:
     return barcode
 
 
+MAX_BARCODE_FILE = 10 * 1024 * 1024
+"""A barcode list larger than this is not a list someone scanned (100,000 barcodes is ~1.5 MB)."""
+
+
+def read_barcode_file(path: str) -> list[str]:
+    """Barcodes from a file someone scanned into, or exported: one barcode a line, or a CSV
+    whose header has a ``barcode`` column. Blank lines are skipped; a barcode given twice
+    counts once (the first time).
+
+    Raises:
+        InvalidInput: unreadable, not a regular file, too large, not UTF-8, no barcodes, or a
+            CSV without a barcode column; a line that cannot be a barcode (named by number).
+    """
+    import csv
+    import io
+    import os
+    import stat
+
+    try:
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            raise InvalidInput(f"{path}: not a regular file")
+        if info.st_size > MAX_BARCODE_FILE:
+            raise InvalidInput(f"{path}: {info.st_size} bytes is too large for a barcode list "
+                               f"(at most {MAX_BARCODE_FILE // (1024 * 1024)} MB)")
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_BARCODE_FILE + 1)
+    except OSError as exc:
+        raise InvalidInput(f"{path}: cannot read the barcode list: {exc.strerror}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    lines = text.splitlines()
+    first = lines[0] if lines else ""
+    rows: list[tuple[int, str]]
+    if "," in first or first.strip().lower() == "barcode":
+        reader = csv.reader(io.StringIO(text))
+        header = [h.strip().lower() for h in next(reader, [])]
+        if "barcode" not in header:
+            raise InvalidInput(f"{path}: a CSV barcode list needs a 'barcode' column (found: {', '.join(header)})")
+        column = header.index("barcode")
+        rows = [(n, row[column] if column < len(row) else "") for n, row in enumerate(reader, start=2)]
+    else:
+        rows = list(enumerate(lines, start=1))
+    out: dict[str, None] = {}
+    for number, value in rows:
+        if not value.strip():
+            continue
+        try:
+            out.setdefault(clean_barcode(value), None)
+        except InvalidInput as exc:
+            raise InvalidInput(f"{path}, line {number}: {exc.message}") from None
+    if not out:
+        raise InvalidInput(f"{path}: no barcodes in the file")
+    return list(out)
+
+
 def scan_in(db: Database, barcode: str, *, at: str, operator: str, status: str | None = None,
             done: bool = False) -> Result:
     """Scan In one item at a desk or department.
@@ -84,8 +142,17 @@ def scan_in(db: Database, barcode: str, *, at: str, operator: str, status: str |
                 raise InvalidInput(f"{place.name} is a circulation desk: Scan In there has no Done")
             if status is not None:
                 raise InvalidInput(f"{place.name} is a circulation desk: it sets no work-order status")
-            item = ctx.item(barcode)
-            routed = at_desk(ctx, item, place)
+            try:
+                item = ctx.item(barcode)
+            except NotFound:
+                from libdesk import borrowing  # imports this module: loaded on first use
+
+                arrived = borrowing.arrived_by_barcode(ctx, barcode, place)
+                if arrived is None:
+                    raise
+                item, routed = arrived
+            else:
+                routed = at_desk(ctx, item, place)
         else:
             if status is not None:
                 status_for(ctx, place, status)  # refuse a wrong status before anything else

@@ -397,7 +397,8 @@ messages from lenders: read them, act for the patron, then Dismiss.
         with Vertical(id="borrowing-body"):
             with TabbedContent(id="borrowing-tabs", initial="requests"):
                 with TabPane(VIEWS["requests"], id="requests"):
-                    yield Select([(name, code) for code, name in borrowing.STATUS_NAMES.items()],
+                    yield Select([(borrowing.WITH_MESSAGES_NAME, borrowing.WITH_MESSAGES)]
+                                 + [(name, code) for code, name in borrowing.STATUS_NAMES.items()],
                                  prompt="Any status", id="borrowing-status", compact=True)
                     yield DataTable(id="requests-table", cursor_type="row", zebra_stripes=True,
                                     classes="borrowing-table")
@@ -487,7 +488,9 @@ messages from lenders: read them, act for the patron, then Dismiss.
             elif view == "report":
                 data = borrowing.stuck_report(self.db)
             else:
-                data = {"rows": borrowing.list_requests(self.db, status, limit=LIST_LIMIT), "status": status}
+                messages = status == borrowing.WITH_MESSAGES
+                data = {"rows": borrowing.list_requests(self.db, None if messages else status, limit=LIST_LIMIT,
+                                                        with_messages=messages), "status": status}
             tasks = borrowing.task_count(self.db)
         except LibdeskError as exc:
             self.post_message(self.Loaded(generation, view, {}, None, exc.message))
@@ -606,7 +609,8 @@ messages from lenders: read them, act for the patron, then Dismiss.
         else:
             rows = data["rows"]
             status = data.get("status")
-            which = f"{borrowing.status_name(status)}: " if status else "All requests: "
+            which = ("With active general messages: " if status == borrowing.WITH_MESSAGES
+                     else f"{borrowing.status_name(status)}: " if status else "All requests: ")
             more = f" (the newest {LIST_LIMIT})" if len(rows) >= LIST_LIMIT else ""
             text = f"{which}{len(rows):,}{more}, newest first"
         self.query_one("#borrowing-summary", Static).update(text)

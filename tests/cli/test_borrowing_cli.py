@@ -74,12 +74,16 @@ def test_borrowing_story_from_new_request_to_lender_checkin_with_json(tmp_path: 
     assert (message["partner"], message["text"], message["active"]) == \
         ("COLUMBIA", "Spine fragile: read in library?", True)
 
+    listed = ok(db, home, "2026-03-04T11:00:00", "borrowing", "list", "--with-messages")
+    assert [r["id"] for r in listed["requests"]] == [b["id"]] and listed["with_messages"] is True
+
     daily = ok(db, home, "2026-03-04T11:00:00", "borrowing", "check", "daily")
     sections = {s["key"]: s for s in daily["sections"]}
     assert daily["task_count"] == 1 and sections["active_messages"]["count"] == 1
     assert sections["active_notes"]["rows"][0]["text"] == "rush"
 
     ok(db, home, "2026-03-04T11:05:00", "borrowing", "dismiss", i, str(message["id"]))
+    assert ok(db, home, "2026-03-04T11:05:00", "borrowing", "list", "--with-messages")["requests"] == []
     shipped = ok(db, home, "2026-03-05T09:00:00", "borrowing", "partner-ship", i, "--barcode", "CU-1001")
     assert shipped["borrowing"]["status"] == "shipped_physically"
 

@@ -76,3 +76,172 @@ def test_L3_the_audit_trail_shows_when_the_item_entered_and_left_each_status(db)
     assert [e["id"] for e in trail] == sorted(e["id"] for e in trail)
     assert not any(e["place"] == "WID-CIRC" for e in trail)
     assert trail[-1]["on"] == "request"
+
+
+def test_B6_the_borrowing_list_filters_to_requests_with_active_general_messages(db):
+    from libdesk import borrowing as rs
+
+    first = rs.new_request(db, "P0001", "One", pickup="WID-CIRC", operator="rs").extra["borrowing"]["id"]
+    second = rs.new_request(db, "P0002", "Two", pickup="WID-CIRC", operator="rs").extra["borrowing"]["id"]
+    for i in (first, second):
+        if rs.show(db, i)["status"] == rs.READY_TO_BE_SENT:
+            rs.send(db, i, operator="rs")
+    rs.partner_message(db, first, "Can you accept a photocopy?", operator="rs")
+    rs.add_note(db, second, "staff note: not a lender's message", operator="rs")
+    assert [r["id"] for r in rs.list_requests(db, with_messages=True)] == [first]
+    rs.dismiss(db, first, operator="rs")
+    assert rs.list_requests(db, with_messages=True) == []
+    assert {r["id"] for r in rs.list_requests(db)} >= {first, second}
+
+
+def _shipped(db, barcode="LEND5"):
+    from libdesk import borrowing as rs
+
+    i = rs.new_request(db, "P0001", "Courier Book", pickup="WID-CIRC", operator="rs").extra["borrowing"]["id"]
+    if rs.show(db, i)["status"] == rs.READY_TO_BE_SENT:
+        rs.send(db, i, operator="rs")
+    rs.partner_ship(db, i, operator="rs", barcode=barcode)
+    return i
+
+
+def test_B5_a_cancelled_requests_item_arriving_anyway_is_scanned_in_and_goes_back_to_the_lender(db):
+    """Seed 004: the item comes by courier after the cancel; wanded in under Scan In Items at
+    the desk, it is found by the barcode the lender shipped it under and sent back."""
+    from libdesk import borrowing as rs
+
+    i = _shipped(db)
+    rs.cancel(db, i, by="patron", operator="rs")
+    result = scan.scan_in(db, "LEND5", at="WID-CIRC", operator="circ")
+    assert result.destination == "partner:YALE" and "back to the lender" in result.message
+    assert f"borrowing request {i}" in result.message
+    item = show(db, "LEND5")
+    assert (item["process_type"], item["transit_to"]) == ("transit", "partner:YALE")
+    trail = [(e["action"], e["operator"]) for e in rs.borrowing_history(db, i)]
+    assert ("received", "circ") in trail
+    assert rs.show(db, i)["status"] == rs.CANCELLED_BY_PATRON  # the request stays cancelled
+    rs.partner_checkin(db, i, operator="rs")  # the lender has it back: the request completes
+    assert rs.show(db, i)["status"] == rs.COMPLETED
+
+
+def test_B4_a_shipped_item_scanned_in_before_receiving_says_which_request_and_changes_nothing(db):
+    import pytest
+
+    from libdesk.errors import NotFound, WrongState
+    from tests.conftest import db_fingerprint
+
+    i = _shipped(db, "LEND6")
+    before = db_fingerprint(db)
+    with pytest.raises(WrongState, match=f"borrowing request {i}.*borrowing receive {i}"):
+        scan.scan_in(db, "LEND6", at="WID-CIRC", operator="circ")
+    with pytest.raises(NotFound):
+        scan.scan_in(db, "NOSUCH99", at="WID-CIRC", operator="circ")
+    assert db_fingerprint(db) == before
+
+
+def test_W11_work_orders_for_a_set_of_items_each_in_its_own_transaction(db):
+    """Seed 000: "more efficient ways to do this using sets" (a list of barcodes)."""
+    import pytest
+
+    from libdesk.errors import InvalidInput
+    from tests.conftest import db_fingerprint
+
+    circulation.loan(db, "W05", "P0001", at="WID-CIRC", operator="circ")
+    result = workorders.place_work_orders(db, ["W03", "W04", "NOSUCH", "W05"], "TS", "ITS625", operator="its",
+                                          note="recatalog the set")
+    assert result.done == 3 and [code for code, _ in result.failures] == ["NOSUCH"]
+    assert result.groups == {"waiting for ITS625": 3}
+    assert "3 → waiting for ITS625" in result.message and "1 failed" in result.message
+    for code in ("W03", "W04", "W05"):
+        req = show(db, code)["requests"][-1]
+        assert (req["kind"], req["department"], req["note"]) == ("work_order", "ITS625", "recatalog the set")
+    before = db_fingerprint(db)
+    with pytest.raises(InvalidInput, match="does not run"):
+        workorders.place_work_orders(db, ["W06", "W07"], "TS", "CCWID", operator="its")
+    assert db_fingerprint(db) == before
+
+
+def test_a_barcode_list_is_lines_or_a_csv_with_a_barcode_column(tmp_path):
+    import pytest
+
+    from libdesk.errors import InvalidInput
+
+    lines = tmp_path / "scanned.txt"
+    lines.write_text("W01\n\n W02 \nW01\n", encoding="utf-8")
+    assert scan.read_barcode_file(str(lines)) == ["W01", "W02"]
+    table = tmp_path / "export.csv"
+    table.write_text("title,barcode\nA,W03\nB,W04\n", encoding="utf-8")
+    assert scan.read_barcode_file(str(table)) == ["W03", "W04"]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("title,call\nA,B\n", encoding="utf-8")
+    with pytest.raises(InvalidInput, match="needs a 'barcode' column"):
+        scan.read_barcode_file(str(bad))
+    control = tmp_path / "control.txt"
+    control.write_text("W01\nW\x0702\n", encoding="utf-8")
+    with pytest.raises(InvalidInput, match="line 2"):
+        scan.read_barcode_file(str(control))
+    with pytest.raises(InvalidInput, match="cannot read"):
+        scan.read_barcode_file(str(tmp_path / "missing.txt"))
+    with pytest.raises(InvalidInput, match="not a regular file"):
+        scan.read_barcode_file(str(tmp_path))
+
+
+def test_W11_workorder_from_a_file_through_the_cli(tmp_path):
+    """``libdesk workorder --from-file``: grouped result, the failures one line each, exit 1."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIBDESK_")}
+    env["LIBDESK_HOME"] = str(tmp_path / "home")
+    env["LIBDESK_FROZEN_TIME"] = "2026-03-02T09:00:00"
+    db = str(tmp_path / "desk.db")
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "libdesk.cli", "--db", db, *args], env=env,
+                              capture_output=True, text=True, timeout=120)
+
+    assert run("init", "--demo").returncode == 0
+    listing = tmp_path / "set.csv"
+    listing.write_text("barcode,title\n32044000000001,a\n32044000000004,b\nNOPE,c\n", encoding="utf-8")
+    done = run("--operator", "its", "workorder", "--from-file", str(listing), "--type", "TS",
+               "--department", "ITS625", "--json")
+    assert done.returncode == 1
+    data = json.loads(done.stdout)
+    assert data["done"] == 2 and [f["barcode"] for f in data["failed"]] == ["NOPE"]
+    assert done.stderr.strip().splitlines() == ["libdesk: NOPE: No item with barcode 'NOPE'"]
+    one = run("--operator", "its", "workorder", "32044000000016", "--type", "TS", "--department", "ITS625", "--json")
+    assert one.returncode == 0 and json.loads(one.stdout)["barcode"] == "32044000000016"
+    none = run("--operator", "its", "workorder", "--type", "TS", "--department", "ITS625")
+    assert none.returncode == 1 and "--from-file" in none.stderr
+
+
+def test_the_pseudopatron_record_goes_once_its_last_loan_is_processed(db, tmp_path):
+    """Seed 000, "Pseudopatron Loans Migrated from Aleph": once all the items on loan to a
+    pseudopatron are processed (and its requests), the pseudopatron record is deleted."""
+    from sqlalchemy import select
+
+    from libdesk import importing
+    from libdesk.models import Patron
+
+    loans = tmp_path / "loans.csv"
+    loans.write_text("barcode,patron\nW01,PSEUDO-TS\nW02,PSEUDO-TS\n", encoding="utf-8")
+    importing.import_loans(db, str(loans), operator="admin")
+
+    def exists() -> bool:
+        with db.read() as conn:
+            row = conn.execute(select(Patron.__table__.c.id).where(Patron.__table__.c.id == "PSEUDO-TS")).first()
+        return row is not None
+
+    circulation.return_item(db, "W01", at="WID-CIRC", operator="circ")
+    assert exists(), "one item is still on loan to it"
+    scan.scan_in(db, "W02", at="CCWID", operator="cc", status="Repair")  # Scan In discharges it (W2)
+    assert not exists()
+    removed = queries.item_history(db, "W02")
+    with db.read() as conn:
+        from libdesk.models import Event
+
+        e = Event.__table__
+        gone = conn.execute(select(e.c.operator, e.c.message).where(e.c.action == "pseudopatron_removed")).all()
+    assert len(gone) == 1 and gone[0][0] == "cc" and "PSEUDO-TS" in gone[0][1]
+    assert any(ev["action"] == "loan_returned" for ev in removed)  # the history still has the loan

@@ -210,6 +210,19 @@ async def test_requests_filter_by_status_and_the_menu_offers_only_what_the_statu
         await pilot.press("escape")
 
 
+async def test_requests_filter_to_those_with_active_general_messages(borrowing_db) -> None:
+    """Seed 004: "facet for these messages in your Borrowing Requests queue"."""
+    with_messages = [str(r["id"]) for r in borrowing.list_requests(borrowing_db) if r["active_messages"]]
+    assert with_messages  # the demo has lenders' messages waiting
+    app = borrowing_app(borrowing_db)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _open(pilot)
+        screen.query_one("#borrowing-status", Select).value = borrowing.WITH_MESSAGES
+        await settle(pilot)
+        assert list(screen.rows["requests"]) == with_messages
+        assert "With active general messages" in str(screen.query_one("#borrowing-summary").render())
+
+
 async def test_a_borrowed_item_from_send_to_the_lenders_check_in(borrowing_db) -> None:
     """B3/B4 through the row actions and their pop-ups: send, the partner ships (recorded),
     receive at the pickup desk, loan, return at the resource-sharing desk, the lender's check-in."""
