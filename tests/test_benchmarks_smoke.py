@@ -21,3 +21,18 @@ def test_benchmark_suite_runs_at_smoke_size(tmp_path):
         assert key in results
     assert results["bulk_done"]["items"] > 0 and results["import"]["items"] == 3000
     assert "Scan In p99" in proc.stdout
+
+
+def test_postgres_search_benchmark_runs_at_smoke_size(tmp_path):
+    from tests.conftest import postgres_admin_url
+
+    url = postgres_admin_url()  # skips without a server
+    out = tmp_path / "pg.json"
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "postgres_search.py"), "--url", url,
+                           "--items", "2000", "--searches", "5", "--before-searches", "2", "--workdir",
+                           str(tmp_path / "work"), "--out", str(out)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    results = json.loads(out.read_text())
+    assert results["items"] == 2000 and results["active_requests"] == 400
+    for key in ("search_p50_ms", "before_like_p50_ms", "miss_p50_ms", "monitor_facets_p50_ms"):
+        assert results[key] > 0
