@@ -25,7 +25,7 @@ from libdesk import clock
 from libdesk.db import Database
 from libdesk.errors import ConcurrentChange, NotFound, NotPermitted
 from libdesk.fastpath import Runner, converters
-from libdesk.institution import Institution, Operator, Place
+from libdesk.institution import SYSTEM_OPERATOR_ID, Institution, Operator, Place
 from libdesk.models import (
     PICKUP_FROM_SHELF,
     PROCESS_NAMES,
@@ -314,6 +314,20 @@ def action(db: Database, operator: str, at: str | None = None, *, need_place: bo
         raise NotPermitted("This action needs a place (a desk or department, --at)")
     with db.write() as conn:
         ctx = Ctx(db, conn, op, place)
+        yield ctx
+        ctx.settle()
+
+
+SYSTEM = Operator(SYSTEM_OPERATOR_ID, "libdesk (automatic step)", ("*",), ("borrowing",))
+"""The operator of libdesk's own timed steps (``libdesk borrowing tick``): the history says
+the system did it, not a person."""
+
+
+@contextmanager
+def system_action(db: Database) -> Iterator[Ctx]:
+    """One automatic step in one write transaction, recorded as the system's."""
+    with db.write() as conn:
+        ctx = Ctx(db, conn, SYSTEM, None)
         yield ctx
         ctx.settle()
 

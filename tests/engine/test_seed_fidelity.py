@@ -302,3 +302,51 @@ def test_Q5_a_work_order_further_down_the_queue_may_be_cancelled_and_the_item_is
     after = show(db, "W21")
     assert [r["step"] for r in after["requests"]] == ["pickup_from_shelf"]
     assert after["process_type"] == before["process_type"]
+
+
+def test_B3_a_partner_that_does_not_answer_in_time_is_passed_over_by_the_system(db):
+    """Seed 004: the request goes to the next partner of the rota without staff action after
+    the partner's timeout (the demo: 14 days, a partner may set its own), each automatic step
+    in the history as the system's; the last partner's silence ends it Expired."""
+    from datetime import timedelta
+
+    from libdesk import borrowing as rs
+    from libdesk import clock
+
+    i = rs.new_request(db, "P0003", "Slow Book", pickup="WID-CIRC", operator="rs",
+                       partners=["YALE", "COLUMBIA"]).extra["borrowing"]["id"]
+    start = clock.now()
+    clock.freeze(start + timedelta(days=13, hours=23))
+    assert rs.tick(db)["steps"] == []
+    clock.freeze(start + timedelta(days=14))
+    done = rs.tick(db)
+    assert [s["id"] for s in done["steps"]] == [i] and "no answer in 14 days" in done["steps"][0]["message"]
+    b = rs.show(db, i)
+    assert (b["status"], b["current_partner"]) == (rs.REQUEST_SENT, "COLUMBIA")
+    last = rs.borrowing_history(db, i)[-1]
+    assert (last["operator"], last["action"]) == ("system", "partner_expired")
+    assert rs.tick(db)["steps"] == []  # nothing twice
+    clock.freeze(start + timedelta(days=28))
+    rs.tick(db)
+    assert rs.show(db, i)["status"] == rs.EXPIRED
+
+
+def test_B3_a_partner_may_set_its_own_timeout(tmp_path):
+    from datetime import timedelta
+
+    from libdesk import borrowing as rs
+    from libdesk import clock, institution
+    from tests.conftest import make_db
+
+    source = institution.demo_path().read_text(encoding="utf-8").replace(
+        'name = "Yale University Library"\n', 'name = "Yale University Library"\ntimeout_days = 3\n')
+    db = make_db(tmp_path / "fast.db", institution.parse(source, "fast Yale"))
+    try:
+        made = rs.new_request(db, "P0003", "Quick", pickup="WID-CIRC", operator="rs")
+        i = made.extra["borrowing"]["id"]
+        assert "answer due in 3 days" in made.message
+        clock.freeze(clock.now() + timedelta(days=3))
+        assert [s["id"] for s in rs.tick(db)["steps"]] == [i]
+        assert rs.show(db, i)["current_partner"] == "COLUMBIA"
+    finally:
+        db.close()
