@@ -200,7 +200,8 @@ def checkpoint(db: Database, limit: int | None = None) -> str:
     """One background checkpoint: PASSIVE (it never waits for, nor blocks, a desk's
     transaction); when the WAL has grown past ``limit``, PASSIVE first (the bulk of the
     copying, no desk waits for it) and then TRUNCATE, which holds writers back only while it
-    copies what came in meanwhile, and restarts the log. Returns the mode used last."""
+    copies what came in meanwhile, and restarts the log. Returns the mode used last, or BUSY
+    when TRUNCATE could not finish (a reader still in the old log, another checkpoint)."""
     limit = WAL_LIMIT_BYTES if limit is None else limit
     with db.engine.connect() as conn:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
@@ -211,10 +212,10 @@ def checkpoint(db: Database, limit: int | None = None) -> str:
         # scan for up to 10 s. If it cannot finish now, the next round tries again.
         conn.exec_driver_sql(f"PRAGMA busy_timeout={TRUNCATE_BUSY_TIMEOUT_MS}")
         try:
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            busy = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").first()[0]
         finally:
             conn.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")  # a pooled desk connection
-        return "TRUNCATE"
+        return "BUSY" if busy else "TRUNCATE"
 
 
 def _checkpoint_loop(ref: weakref.ReferenceType[Database], stop: threading.Event) -> None:
