@@ -339,10 +339,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             t0 = time.perf_counter()
             url = build_postgres(args.url, base, name)
             print(f"  copied into PostgreSQL in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+        scenarios = {"desks": lambda: scenario_desks(url, facts, args), "wal": lambda: scenario_wal(url, facts, args),
+                     "bulk_while_scanning": lambda: scenario_bulk(url, facts, args),
+                     "import_while_scanning": lambda: scenario_import(url, facts, args, work)}
         try:
-            res = {"desks": scenario_desks(url, facts, args), "wal": scenario_wal(url, facts, args),
-                   "bulk_while_scanning": scenario_bulk(url, facts, args),
-                   "import_while_scanning": scenario_import(url, facts, args, work)}
+            res = {key: fn() for key, fn in scenarios.items() if not args.only or key in args.only}
         finally:
             if engine == "postgres":
                 _admin(args.url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
@@ -357,6 +358,7 @@ def report(results: dict[str, Any]) -> str:
         r = results.get(engine)
         if r is None:
             continue
+        r = {"bulk_while_scanning": {}, "desks": {}, "import_while_scanning": None, "wal": {}, **r}
         for key, v in r["bulk_while_scanning"].items():
             lines.append(f"{engine:<9} {'a. bulk Done ' + str(v['bulk']['done']) + ', desk scanning ' + key:<52} "
                          f"worst {v['desk']['max_ms']:.0f} ms, {v['desk']['refusals']} refused of "
@@ -365,9 +367,10 @@ def report(results: dict[str, Any]) -> str:
             lines.append(f"{engine:<9} {'b. ' + n + ' desks scanning flat out':<52} {v['scans_per_s']:.0f} scans/s, "
                          f"p99 per desk <= {v['worst_p99_ms']:.1f} ms, {v['refusals']} refused")
         imp = r["import_while_scanning"]
-        lines.append(f"{engine:<9} {'c. import ' + str(results['params']['import_rows']) + ' rows, desk every 50 ms':<52} "
-                     f"import {imp['import']['seconds']:.1f} s, desk worst {imp['desk']['max_ms']:.0f} ms, "
-                     f"{imp['desk']['refusals']} refused")
+        if imp is not None:
+            lines.append(f"{engine:<9} {'c. import ' + str(results['params']['import_rows']) + ' rows, desk every 50 ms':<52} "
+                         f"import {imp['import']['seconds']:.1f} s, desk worst {imp['desk']['max_ms']:.0f} ms, "
+                         f"{imp['desk']['refusals']} refused")
         wal = r["wal"]
         if "max_wal_mb" in wal:
             lines.append(f"{engine:<9} {'d. WAL, ' + str(wal['scans']) + ' scans flat out':<52} largest "
@@ -388,6 +391,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", default=os.environ.get("LIBDESK_TEST_POSTGRES_URL") or None,
                         help="a PostgreSQL server URL allowed to CREATE DATABASE (default: $LIBDESK_TEST_POSTGRES_URL)")
     parser.add_argument("--sqlite-only", action="store_true")
+    parser.add_argument("--only", nargs="+", choices=["desks", "wal", "bulk_while_scanning", "import_while_scanning"],
+                        help="run these scenarios only")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workdir", help="where the data sets go (default: a new temp dir); reused when given")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "desks.json"))
