@@ -297,7 +297,8 @@ class Ctx:
 
 
 @contextmanager
-def action(db: Database, operator: str, at: str | None = None, *, need_place: bool = False) -> Iterator[Ctx]:
+def action(db: Database, operator: str, at: str | None = None, *, need_place: bool = False,
+           conn: Connection | None = None) -> Iterator[Ctx]:
     """Run one engine action in one write transaction.
 
     Raises:
@@ -312,7 +313,7 @@ def action(db: Database, operator: str, at: str | None = None, *, need_place: bo
             raise NotPermitted(f"Operator {op.id} may not act at {place.name} ({place.code})")
     elif need_place:
         raise NotPermitted("This action needs a place (a desk or department, --at)")
-    with db.write() as conn:
+    with db.write(conn) as conn:
         ctx = Ctx(db, conn, op, place)
         yield ctx
         ctx.settle()

@@ -148,9 +148,17 @@ class Database:
         return describe(self.url)
 
     @contextmanager
-    def write(self) -> Iterator[Connection]:
-        """One write transaction (BEGIN IMMEDIATE on SQLite); rolls back on any error."""
+    def write(self, conn: Connection | None = None) -> Iterator[Connection]:
+        """One write transaction (BEGIN IMMEDIATE on SQLite); rolls back on any error. ``conn``:
+        on a connection the caller already holds (an import stages its rows in a temporary
+        table on it first, outside the write lock)."""
         self._ensure_checkpointer()
+        if conn is not None:
+            conn.execution_options(libdesk_write=True)
+            with _friendly_db_errors(self.url):
+                with conn.begin():
+                    yield conn
+            return
         with self.engine.connect().execution_options(libdesk_write=True) as conn:
             with _friendly_db_errors(self.url):
                 with conn.begin():
