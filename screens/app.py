@@ -490,11 +490,19 @@ class LibdeskApp(App[int], inherit_bindings=False):
         if isinstance(self.screen, ModalScreen):
             return
 
-        def chosen(operator: str | None) -> None:
+        def signed_in(operator: str | None) -> None:
             if operator:
                 self.set_operator(operator)
                 if self.currently_at is None:
                     self.action_choose_place()
+
+        def chosen(operator: str | None) -> None:
+            if operator and self.db.institution.sign_in.required:
+                from screens.sign_in import SecretDialog  # the new operator's secret (issue 14)
+
+                self.push_screen(SecretDialog(self.db, operator), signed_in)
+            else:
+                signed_in(operator)
 
         self.push_screen(operator_chooser(self.db.institution, self.operator), chosen)
 
