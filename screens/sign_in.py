@@ -27,19 +27,33 @@ class SecretDialog(ModalScreen[str | None]):
     SecretDialog #error { color: $error; }
     """
 
-    def __init__(self, db: Database, operator: str, **kw: Any) -> None:
+    def __init__(self, db: Database, operator: str, *, locked: bool = False, **kw: Any) -> None:
         super().__init__(**kw)
         self.db = db
         self.operator = operator
+        self.locked = locked
+        """Signed out for idleness: escape does not close it; any operator may sign in."""
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(f"Sign in as {self.db.institution.operator(self.operator).name} ({self.operator})")
+            if self.locked:
+                yield Label("Signed out after a while without use.")
+                yield Input(value=self.operator, placeholder="operator", id="operator")
+            else:
+                yield Label(f"Sign in as {self.db.institution.operator(self.operator).name} ({self.operator})")
             yield Input(password=True, placeholder="PIN or passphrase", id="secret")
             yield Label("", id="error")
 
+    def on_mount(self) -> None:
+        self.query_one("#secret", Input).focus()
+
     def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id != "secret":
+            self.query_one("#secret", Input).focus()
+            return
         secret, event.input.value = event.value, ""
+        if self.locked:
+            self.operator = self.query_one("#operator", Input).value.strip()
         try:
             operators.authenticate(self.db, self.operator, secret)
         except LibdeskError as exc:
@@ -48,4 +62,5 @@ class SecretDialog(ModalScreen[str | None]):
         self.dismiss(self.operator)
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        if not self.locked:
+            self.dismiss(None)
