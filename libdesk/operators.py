@@ -104,7 +104,8 @@ def request_place(req: dict[str, Any]) -> str | None:
 # Secrets are hashed with scrypt (hashlib, the standard library): memory-hard, so guessing
 # on a GPU is costly, with its parameters kept in the stored string so they can be raised
 # later; argon2id is as good but would add a C-extension dependency for no gain here.
-# n = 2**15, r = 8, p = 3 is one of OWASP's scrypt settings (32 MiB; 0.41 s per hash measured on this shared 2-core machine).
+# n = 2**15, r = 8, p = 3 is one of OWASP's scrypt settings (32 MiB; 0.41 s per hash,
+# measured on this shared 2-core machine).
 
 
 SECRET_ENV = "LIBDESK_SECRET"
