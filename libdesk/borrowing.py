@@ -62,7 +62,8 @@ from sqlalchemy import Connection, bindparam, delete, func, insert, select, upda
 from libdesk import circulation, clock
 from libdesk.core import Ctx, Result, action, event_t, system_action, event_view, item_t, item_view, queue_statement, request_t
 from libdesk.db import Database
-from libdesk.errors import ConcurrentChange, InvalidInput, NotFound, NotPermitted, WrongState
+from libdesk.operators import BORROWING_DESK_ROLE, BORROWING_ROLE, check_role
+from libdesk.errors import ConcurrentChange, InvalidInput, NotFound, WrongState
 from libdesk.institution import Institution, Place
 from libdesk.models import (
     LOAN,
@@ -216,9 +217,7 @@ def allowed_actions(b: dict[str, Any], active_messages: int = 0) -> list[str]:
 
 def _staff(ctx: Ctx) -> None:
     """Raises NotPermitted unless the operator manages borrowing requests."""
-    op = ctx.operator
-    if "borrowing" not in op.roles and "*" not in op.places:
-        raise NotPermitted(f"Operator {op.id} does not manage borrowing requests (needs the role 'borrowing')")
+    check_role(ctx.operator, BORROWING_ROLE)
 
 
 def _load(ctx: Ctx, borrowing_id: int) -> dict[str, Any]:
@@ -785,6 +784,7 @@ def receive(db: Database, borrowing_id: int, *, at: str, operator: str, barcode:
         WrongState (nothing shipped, or already received).
     """
     with action(db, operator, at, need_place=True) as ctx:
+        check_role(ctx.operator, BORROWING_DESK_ROLE)
         desk = ctx.inst.desk(at)
         b = _load(ctx, borrowing_id)
         cancelled = b["status"] in CANCELLED
@@ -871,6 +871,7 @@ def loan(db: Database, borrowing_id: int, *, operator: str, at: str | None = Non
     Raises:
         NotFound, NotPermitted (W3), WrongState (not Physically Received; not at that desk).
     """
+    check_role(db.institution.operator(operator), BORROWING_DESK_ROLE)
     b = _read(db, borrowing_id)
     if b["status"] != RECEIVED:
         with db.read() as conn:
@@ -888,6 +889,7 @@ def return_item(db: Database, borrowing_id: int, *, at: str, operator: str) -> R
     Raises:
         NotFound, NotPermitted (W3), WrongState (not on loan).
     """
+    check_role(db.institution.operator(operator), BORROWING_DESK_ROLE)
     b = _read(db, borrowing_id)
     if b["status"] != LOANED:
         with db.read() as conn:

@@ -35,6 +35,7 @@ from libdesk.models import (
     WAITING_FOR_REMOTE_STORAGE,
     WORK_ORDER,
 )
+from libdesk.operators import item_place
 from libdesk.requests import patron, refuse_borrowed
 from libdesk.routing import NO_PROCESS, Routed, complete_request, discharge, release_current, route, serve
 
@@ -307,6 +308,7 @@ def mark_missing(db: Database, barcode: str, *, operator: str, at: str | None = 
     """
     with action(db, operator, at) as ctx:
         item = ctx.item(barcode)
+        ctx.touch(item_place(ctx.inst, item), doing="where the item is meant to be")
         refuse_borrowed(item, f"marked {'lost' if lost else 'missing'} here")
         if item["process_type"] in (LOAN, WORK_ORDER, ACQUISITION):
             raise WrongState(f"Item {barcode} is {_describe(ctx, item)}: it cannot be marked {'lost' if lost else 'missing'}")

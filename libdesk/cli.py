@@ -52,8 +52,22 @@ class Runtime:
         self.args = args
         self.json = bool(getattr(args, "json", False))
         self.settings = config.load_settings()
-        self.operator: str = getattr(args, "operator", None) or self.settings.operator or "admin"
+        self.claimed: str = getattr(args, "operator", None) or self.settings.operator or "admin"
+        """Who the command says acts (--operator, else the settings file)."""
+        self._operator: str | None = None
         self._db: Any = None
+
+    @property
+    def operator(self) -> str:
+        """Who acts: with sign-in required, the signed-in operator (LIBDESK_SECRET or this
+        workstation's ``libdesk login`` session), else the operator claimed."""
+        if self._operator is None:
+            from libdesk import config, operators
+
+            self._operator = operators.resolve(
+                self.db, self.claimed, explicit=getattr(self.args, "operator", None) is not None,
+                session_path=config.session_path(), secret=os.environ.get(operators.SECRET_ENV))
+        return self._operator
 
     def db_target(self) -> tuple[str, bool]:
         """The database to use and whether it is the default one (created on first use)."""
@@ -74,11 +88,11 @@ class Runtime:
                 self._db = _first_run(target)
             else:
                 self._db = open_database(target)
-            if getattr(self.args, "operator", None) is None and self.operator not in self._db.institution.operators:
+            if getattr(self.args, "operator", None) is None and self.claimed not in self._db.institution.operators:
                 from libdesk import config
 
                 known = ", ".join(self._db.institution.operators)
-                raise ConfigError(f"{config.settings_path()}: operator: unknown operator {self.operator!r} "
+                raise ConfigError(f"{config.settings_path()}: operator: unknown operator {self.claimed!r} "
                                   f"(known: {known})")
         return self._db
 
@@ -433,6 +447,8 @@ def cmd_settings(rt: Runtime) -> int:
     changed = False
     notes: list[str] = []
     if rt.args.set_operator is not None:
+        if inst.sign_in.required:
+            raise LibdeskError(f"Operators sign in here: libdesk login --operator {rt.args.set_operator}")
         inst.operator(rt.args.set_operator)
         settings.operator, changed = rt.args.set_operator, True
     operator = inst.operator(rt.args.set_operator or rt.operator)
@@ -473,6 +489,83 @@ def cmd_settings(rt: Runtime) -> int:
     data = {"operator": settings.operator, "currently_at": settings.currently_at, "status": settings.status,
             "done": settings.done, "settings_file": str(config.settings_path())}
     rt.emit({**data, "notes": notes}, lambda: "\n".join([*notes, *(f"{k}: {v}" for k, v in data.items())]))
+    return 0
+
+
+def _read_secret(rt: Runtime, prompt: str, confirm: bool = False) -> str:
+    """A secret from the terminal without echo (getpass), or one line of stdin for scripts
+    (``--secret-stdin``). It is never printed, logged or put on the command line."""
+    import getpass
+
+    if getattr(rt.args, "secret_stdin", False) or not sys.stdin.isatty():
+        line = sys.stdin.readline()
+        secret = line[:-1] if line.endswith("\n") else line
+        if not secret:
+            raise LibdeskError("No secret on stdin")
+        return secret
+    try:
+        secret = getpass.getpass(prompt)
+        if confirm and getpass.getpass("Again: ") != secret:
+            raise LibdeskError("The two secrets differ; nothing changed")
+    except EOFError:
+        raise LibdeskError("No secret given") from None
+    return secret
+
+
+def _admin(rt: Runtime) -> str | None:
+    """The administrator setting secrets: the signed-in operator, or None while the database
+    has no secrets at all (its first administrator is being set up)."""
+    from libdesk import operators
+
+    try:
+        return rt.operator
+    except operators.NotSignedIn:
+        if any(a["has_secret"] for a in operators.accounts(rt.db)):
+            raise
+        return None
+
+
+def cmd_operator(rt: Runtime) -> int:
+    """Operators' sign-in: add (a first secret), set-secret, disable, enable, list."""
+    from libdesk import operators
+
+    verb, db = rt.args.verb, rt.db
+    if verb == "list":
+        rows = operators.accounts(db)
+        rt.emit({"sign_in": db.institution.sign_in.required, "operators": rows}, lambda: "\n".join(
+            f"{r['operator']:<10} {'secret' if r['has_secret'] else 'no secret':<10} "
+            f"{'disabled' if r['disabled'] else ''}{' locked until ' + r['locked_until'] if r['locked_until'] else ''}"
+            for r in rows))
+        return 0
+    if rt.args.id is None:
+        raise LibdeskError(f"libdesk operator {verb} needs an operator ID")
+    target = db.institution.operator(rt.args.id).id
+    if verb in ("add", "set-secret"):
+        by = _admin(rt)
+        secret = _read_secret(rt, f"New secret for {target}: ", confirm=True)
+        message = operators.set_secret(db, target, secret, by=by, new=verb == "add")
+    else:
+        message = operators.set_disabled(db, target, verb == "disable", by=rt.operator)
+    rt.emit({"operator": target, "message": message}, message)
+    return 0
+
+
+def cmd_login(rt: Runtime) -> int:
+    """Sign in at this workstation: a signed, expiring session in the settings folder."""
+    from libdesk import config, operators
+
+    who = rt.db.institution.operator(rt.claimed).id
+    secret = os.environ.get(operators.SECRET_ENV) or _read_secret(rt, f"Secret for {who}: ")
+    data = operators.login(rt.db, who, secret, config.session_path())
+    rt.emit(data, f"Signed in as {who} until {data['expires']}")
+    return 0
+
+
+def cmd_logout(rt: Runtime) -> int:
+    from libdesk import config, operators
+
+    gone = operators.logout(rt.db, config.session_path())
+    rt.emit({"signed_out": gone}, "Signed out" if gone else "No session here for this database")
     return 0
 
 
@@ -806,6 +899,15 @@ def build_parser() -> argparse.ArgumentParser:
                                     "back to In place (its desk only)")
     p.add_argument("barcode")
     p.add_argument("--at", metavar="DESK", help="the remote-storage desk (else Currently At)")
+
+    p = add("operator", cmd_operator, "operators' sign-in: add a secret, set-secret, disable, enable, list")
+    p.add_argument("verb", choices=["add", "set-secret", "disable", "enable", "list"])
+    p.add_argument("id", nargs="?", metavar="ID", help="the operator (from the institution file)")
+    p.add_argument("--secret-stdin", action="store_true", help="read the secret as one line of stdin")
+
+    p = add("login", cmd_login, "sign in at this workstation (--operator ID; the secret is asked, never echoed)")
+    p.add_argument("--secret-stdin", action="store_true", help="read the secret as one line of stdin")
+    add("logout", cmd_logout, "end this workstation's session for this database")
 
     p = add("settings", cmd_settings, "show or set this workstation's operator and sticky Scan In settings")
     p.add_argument("--set-operator", metavar="ID")

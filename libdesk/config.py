@@ -53,6 +53,11 @@ def settings_path() -> Path:
     return Path(os.environ.get("LIBDESK_SETTINGS") or config_dir() / "settings.toml")
 
 
+def session_path() -> Path:
+    """This workstation's signed sign-in sessions (mode 0600), beside the settings file."""
+    return settings_path().with_name("session.json")
+
+
 @dataclass
 class Settings:
     """One workstation's settings; the sticky ones survive restarts (S1)."""

@@ -26,6 +26,7 @@ from libdesk.db import Database
 from libdesk.errors import ConcurrentChange, NotFound, NotPermitted
 from libdesk.fastpath import Runner, converters
 from libdesk.institution import SYSTEM_OPERATOR_ID, Institution, Operator, Place
+from libdesk.operators import check_places
 from libdesk.models import (
     PICKUP_FROM_SHELF,
     PROCESS_NAMES,
@@ -261,6 +262,16 @@ class Ctx:
             "message": " ".join(filter(None, (message, f"[{self.tag}]" if self.tag else ""))),
         })
 
+    # -- permissions -------------------------------------------------------------------
+    def touch(self, *codes: str | None, doing: str = "") -> None:
+        """Declare the places this action touches; refuses unless the operator may act at
+        every one (issue 14: the check lives once, in :func:`libdesk.operators.check_places`).
+
+        Raises:
+            NotPermitted: a place the operator may not act at.
+        """
+        check_places(self.inst, self.operator, codes, doing)
+
     # -- words -------------------------------------------------------------------------
     def place_name(self, code: str | None) -> str:
         return self.inst.place_name(code)
@@ -309,8 +320,7 @@ def action(db: Database, operator: str, at: str | None = None, *, need_place: bo
     place = None
     if at is not None:
         place = db.institution.place(at)
-        if not op.may_act_at(place.code):
-            raise NotPermitted(f"Operator {op.id} may not act at {place.name} ({place.code})")
+        check_places(db.institution, op, [place.code])
     elif need_place:
         raise NotPermitted("This action needs a place (a desk or department, --at)")
     with db.write(conn) as conn:

@@ -113,6 +113,19 @@ class Policy:
 
 
 @dataclass(frozen=True)
+class SignIn:
+    """``sign_in = false`` (single desk, demo) or a ``[sign_in]`` table (issue 14)."""
+
+    required: bool = True
+    idle_minutes: int = 15
+    """The app signs out after this long without a key (0: never)."""
+    session_hours: int = 12
+    """How long a ``libdesk login`` session lasts."""
+    max_failures: int = 5
+    lockout_minutes: int = 15
+
+
+@dataclass(frozen=True)
 class Institution:
     code: str
     name: str
@@ -124,6 +137,7 @@ class Institution:
     operators: dict[str, Operator]
     partners: dict[str, Partner]
     patrons: tuple[PatronSeed, ...] = field(default=())
+    sign_in: SignIn = field(default_factory=SignIn)
     source: str = ""
     """The TOML text this institution was read from (stored in the database)."""
 
@@ -402,7 +416,7 @@ class _Builder:
         return Institution(
             code=code, name=name, policy=policy, libraries=libraries, locations=locations,
             places=places, work_order_types=types, operators=operators, partners=partners,
-            patrons=patrons, source=self.text,
+            patrons=patrons, sign_in=self._sign_in(), source=self.text,
         )
 
     def _days(self, entry: dict[str, Any], key: str, where: str, default: int) -> int:
@@ -411,6 +425,27 @@ class _Builder:
         if not 1 <= value <= 365:
             raise self.fail(f"{where}.{key}", "must be between 1 and 365 days")
         return value
+
+    def _sign_in(self) -> SignIn:
+        raw = self.raw.get("sign_in", True)
+        if isinstance(raw, bool):
+            return SignIn(required=raw)
+        if not isinstance(raw, dict):
+            raise self.fail("sign_in", "must be true, false or a table ([sign_in])")
+        known = set(SignIn.__dataclass_fields__)
+        for key in raw:
+            if key not in known:
+                raise self.fail(f"sign_in.{key}", f"unknown setting (known: {', '.join(sorted(known))})")
+        bounded = {}
+        for key, default, top in (("idle_minutes", 15, 24 * 60), ("session_hours", 12, 24 * 31),
+                                  ("max_failures", 5, 1000), ("lockout_minutes", 15, 24 * 60)):
+            value = self._positive(raw, key, "sign_in", default)
+            if value > top:
+                raise self.fail(f"sign_in.{key}", f"must be at most {top}")
+            bounded[key] = value
+        if bounded["max_failures"] == 0:
+            raise self.fail("sign_in.max_failures", "must be at least 1")
+        return SignIn(required=self.get(raw, "required", "sign_in", bool, True), **bounded)
 
     def _positive(self, entry: dict[str, Any], key: str, where: str, default: int) -> int:
         value = self.get(entry, key, where, int, default)

@@ -17,7 +17,7 @@ from datetime import date, datetime
 from sqlalchemy import Column, DateTime, Index, Text
 from sqlmodel import Field, SQLModel
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # Process types (item show --json values).
 LOAN = "loan"
@@ -216,3 +216,23 @@ class BorrowingMessage(SQLModel, table=True):
     active: bool = Field(default=True, index=True)
     dismissed_at: datetime | None = Field(default=None, sa_type=DateTime)
     dismissed_by: str | None = None
+
+
+class OperatorAccount(SQLModel, table=True):
+    """An operator's sign-in (issue 14): the operator's places and roles stay in the
+    institution file; their secret, disabled flag and failed attempts live here.
+
+    ``secret_hash`` is ``scrypt$<log2 n>$<r>$<p>$<salt b64>$<hash b64>`` (libdesk.operators);
+    the secret itself is never stored. ``generation`` grows with every new secret or disable,
+    so signed sessions issued before it no longer verify.
+    """
+
+    operator: str = Field(primary_key=True)
+    secret_hash: str
+    disabled: bool = False
+    failures: int = 0
+    """Failed sign-ins in a row (reset by a good one)."""
+    locked_until: datetime | None = Field(default=None, sa_type=DateTime)
+    generation: int = 1
+    updated_at: datetime = Field(sa_type=DateTime)
+    updated_by: str

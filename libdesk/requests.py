@@ -13,6 +13,7 @@ from sqlalchemy import bindparam, select
 
 from libdesk.core import Ctx, Result, action, event_t, event_view, item_t, queue_statement, request_t, request_view
 from libdesk.db import Database
+from libdesk.operators import request_place
 from libdesk.errors import InvalidInput, NotFound, NotPermitted, WrongState
 from libdesk.models import (
     CANCELLED,
@@ -85,6 +86,7 @@ def place_request(db: Database, barcode: str, patron_id: str, pickup: str, *, op
     with action(db, operator, at) as ctx:
         item = ctx.item(barcode)
         pickup_place = ctx.inst.desk(pickup)
+        ctx.touch(pickup_place.code, doing="the request's pickup desk")
         who = patron(ctx, patron_id)
         if item["process_type"] in (MISSING, LOST):
             raise WrongState(f"Item {barcode} is {item['process_type']}; it cannot be requested")
@@ -123,6 +125,7 @@ def list_requests(db: Database, barcode: str) -> list[dict[str, Any]]:
 
 def _active_request(ctx: Ctx, request_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
     req = ctx.request(request_id)
+    ctx.touch(request_place(req), doing=f"request {request_id} belongs there")
     if not req["active"]:
         raise WrongState(f"Request {request_id} is already {req['step']}")
     return req, ctx.item_by_id(req["item_id"])

@@ -20,8 +20,9 @@ from sqlalchemy import select
 from libdesk import writers
 from libdesk.core import Ctx, Result, action, item_t, request_view
 from libdesk.db import Database, is_retryable_conflict
-from libdesk.errors import InvalidInput, LibdeskError, NotPermitted, WrongState
+from libdesk.errors import InvalidInput, LibdeskError, WrongState
 from libdesk.institution import Institution, Place
+from libdesk.operators import item_place
 from libdesk.models import (
     ACQUISITION,
     STEP_NAMES,
@@ -82,6 +83,12 @@ def place_work_order(db: Database, barcode: str, type_code: str, department: str
     with action(db, operator, at) as ctx:
         item = ctx.item(barcode)
         dept = department_of_type(ctx, type_code, department)
+        if in_hand and item["process_type"] is not None:
+            # In hand sends the item on at once. An item in place may be in anyone's hand (taken
+            # from a shelf or a cart); one in a process (in transit, on a hold shelf, in another
+            # work order) is re-routed, which only the staff of where it is meant to be may do.
+            # A desk sending an item to another department's work order is the normal flow.
+            ctx.touch(item_place(ctx.inst, item), doing="the item is sent on from there")
         if item["process_type"] in (MISSING, LOST):
             raise WrongState(f"Item {barcode} is {item['process_type']}; find it before starting a work order")
         refuse_borrowed(item, "put in a work order")
@@ -184,10 +191,7 @@ def edit_item(db: Database, barcode: str, type_code: str, department: str, *, op
         item = ctx.item(barcode)
         dept = department_of_type(ctx, type_code, department)
         # Only staff of the department may put an item there, or take it from its department.
-        for code in {dept.code, item["department"]} - {None}:
-            if not ctx.operator.may_act_at(code):
-                raise NotPermitted(f"Operator {ctx.operator.id} may not manage work orders of "
-                                   f"{ctx.place_name(code)} ({code})")
+        ctx.touch(dept.code, item["department"], doing="work orders there")
         refuse_borrowed(item, "put in a work order")
         if item["process_type"] == RESOURCE_SHARING:
             raise WrongState(f"Item {barcode} is a borrowed resource-sharing item: it cannot enter a work order")

@@ -356,6 +356,10 @@ class LibdeskApp(App[int], inherit_bindings=False):
         for problem in self._scanner_problems:
             self.notify(problem, title="Scanner settings", severity="error")
         self._start_serial()
+        self._last_input = time.monotonic()
+        rules = self.db.institution.sign_in
+        if rules.required and rules.idle_minutes:
+            self.set_interval(15, self._sign_out_when_idle)
         if self.operator not in self.db.institution.operators:
             self.notify(f"Unknown operator {self.operator!r} in the settings file: choose who is working",
                         severity="error")
@@ -516,16 +520,40 @@ class LibdeskApp(App[int], inherit_bindings=False):
             return
         self.push_screen(chooser, chosen)
 
+    def _sign_out_when_idle(self) -> None:
+        """Sign-in required: after ``idle_minutes`` without a key the desk locks, and only the
+        operator's secret (or ctrl+o's sign-in of another operator) opens it again."""
+        from screens.sign_in import SecretDialog
+
+        idle = time.monotonic() - getattr(self, "_last_input", time.monotonic())
+        if idle < self.db.institution.sign_in.idle_minutes * 60 or isinstance(self.screen, SecretDialog):
+            return
+
+        def unlocked(operator: str | None) -> None:
+            self._last_input = time.monotonic()
+            if operator:
+                self.set_operator(operator)
+
+        self.push_screen(SecretDialog(self.db, self.operator, locked=True), unlocked)
+
     def action_switch_operator(self) -> None:
         """ctrl+o: who is working here (then Currently At, if theirs is not allowed)."""
         if isinstance(self.screen, ModalScreen):
             return
 
-        def chosen(operator: str | None) -> None:
+        def signed_in(operator: str | None) -> None:
             if operator:
                 self.set_operator(operator)
                 if self.currently_at is None:
                     self.action_choose_place()
+
+        def chosen(operator: str | None) -> None:
+            if operator and self.db.institution.sign_in.required:
+                from screens.sign_in import SecretDialog  # the new operator's secret (issue 14)
+
+                self.push_screen(SecretDialog(self.db, operator), signed_in)
+            else:
+                signed_in(operator)
 
         self.push_screen(operator_chooser(self.db.institution, self.operator), chosen)
 
@@ -571,6 +599,8 @@ class LibdeskApp(App[int], inherit_bindings=False):
         # Keys are routed here, in the App's own queue, before any widget sees them, so a
         # scanner's burst keeps its order (STYLE.md section 7); a widget re-routing keys from
         # its handler would race the App.
+        if isinstance(event, (events.Key, events.MouseDown)):
+            self._last_input = time.monotonic()
         if isinstance(event, events.Key) and not event.is_forwarded:
             wedge = self.wedge
             if wedge is None:

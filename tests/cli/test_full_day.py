@@ -376,7 +376,7 @@ def activated_work_order_request_on_a_loaned_item(desk: Desk) -> None:
     # Q2: Activate makes it Forced and first; the loan is not recalled again.
     assert item is not None
     wo_id = request_id(item, kind="work_order")
-    r = desk.run("request", "activate", str(wo_id), "--at", "WID-CIRC", operator="circ", at="10:30")
+    r = desk.run("request", "activate", str(wo_id), "--at", "CCWID", operator="cc", at="10:30")
     forced = {**wo_req, "forced": True}
     check(desk, bc, "request activate", state("loan", loan=recalled, requests=[forced, patron_req]), r)
 
@@ -417,7 +417,7 @@ def activated_work_order_request_on_a_loaned_item(desk: Desk) -> None:
         ev("09:20", "circ", "WID-CIRC", kind="patron", patron="P0002"),
         ev("09:20", "circ", "WID-CIRC", loan_due=RECALLED_DUE),
         ev("09:40", "circ", "WID-CIRC", kind="work_order", department="CCWID", note="loose spine"),
-        ev("10:30", "circ", "WID-CIRC", forced=True),
+        ev("10:30", "cc", "CCWID", forced=True),
         ev("11:30", "circ", "WID-CIRC", loan_patron=None),
         ev("11:30", "circ", "WID-CIRC", process_type="transit", transit_to="CCWID"),
         ev("12:00", "cc", "CCWID", process_type="work_order", department="CCWID", status="Assessment"),

@@ -210,8 +210,8 @@ def test_monitor_pages_and_since(demo_db, facet_path):
 def test_monitor_actions_cancel_edit_expiry_audit_trail(db):
     wo = workorders.place_work_order(db, "W01", "TS", "ITS625", operator="its").extra["request"]["id"]
     requests.edit(db, wo, operator="its", note="duplicate?", department="JUD")
-    requests.set_expiry(db, wo, "2026-05-01", operator="its")
-    requests.cancel(db, wo, operator="its")
+    requests.set_expiry(db, wo, "2026-05-01", operator="jud")
+    requests.cancel(db, wo, operator="jud")
     trail = [e["action"] for e in requests.audit_trail(db, wo)]
     assert trail == ["request_placed", "request_step", "request_edited", "request_expiry", "request_cancelled"]
     with pytest.raises(InvalidInput, match="same type"):
