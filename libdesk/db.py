@@ -253,8 +253,8 @@ def classify_db_error(exc: BaseException, url: str) -> LibdeskError | None:
         # database (libpq keeps the server's SQLSTATE to itself; its own line says which).
         detail = _first_line(orig)
         return DatabaseUnusable(f"The database server refused the connection ({where}): {detail}")
-    return DatabaseUnreachable(f"The library database is unreachable ({where}: {_first_line(orig)}); "
-                               "nothing was changed")
+    reason = f"{where}: {_first_line(orig)}"
+    return DatabaseUnreachable(f"The library database is unreachable ({reason}); nothing was changed", reason)
 
 
 def _classify_sqlite(primary: int, where: str) -> LibdeskError | None:
@@ -293,7 +293,8 @@ def _classify_sqlstate(state: str, where: str) -> LibdeskError | None:
     if state.startswith("08") or state in ("57P01", "57P02", "57P03"):
         why = {"57P01": "the server is shutting down", "57P02": "the server restarted after a crash",
                "57P03": "the server is starting up or shutting down"}.get(state, "the connection failed")
-        return DatabaseUnreachable(f"The library database is unreachable ({where}: {why}); nothing was changed")
+        return DatabaseUnreachable(f"The library database is unreachable ({where}: {why}); nothing was changed",
+                                   f"{where}: {why}")
     if state in ("28P01", "28000"):
         return DatabaseUnusable(f"The database server refused the login ({where}): check the user and password "
                                 "in the database URL")

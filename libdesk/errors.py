@@ -93,3 +93,8 @@ class DatabaseUnreachable(ConfigError):
     and a desk that waits and tries again carries on."""
 
     kind = "unreachable"
+
+    def __init__(self, message: str, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason
+        """Where and why, without the advice ("host:port/db: connection refused")."""
