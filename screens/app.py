@@ -804,6 +804,10 @@ class LibdeskApp(App[int], inherit_bindings=False):
             return True
         if handler(barcode) is False:
             self.double_scans.forget(barcode)
+            if self.db.engine.dialect.name != "sqlite" and self.database_state != "unreachable":
+                # Any screen's refused scan may have been the server going away: ask it now,
+                # so the header turns red at once, whichever screen took the scan.
+                self.check_database()
         return True
 
     def _say_repeat(self, screen: Screen[Any], repeat: Repeat) -> None:

@@ -94,3 +94,21 @@ async def test_the_periodic_check_turns_the_header_red_before_any_scan(
         proxy.restore()
         await until(pilot, lambda: app.database_state == "back", "the check to find it back")
         assert app.is_running
+
+
+async def test_a_return_refused_at_a_desk_turns_the_header_red_too(
+        outage: tuple[Database, CuttableProxy], frozen: datetime) -> None:
+    database, proxy = outage
+    app = make_app(database, Settings(operator="admin", currently_at="WID-CIRC"), clock=lambda: frozen)
+    app.database_check_every = 0  # no periodic check: the refused scan itself must tell
+    async with app.run_test(size=SIZE) as pilot:
+        await app.switch_mode("return_items")
+        await pilot.pause()
+        proxy.cut()
+        type_keys(app, "W05", SCANNER_GAP)
+        await settled(pilot)
+        await until(pilot, lambda: app.database_state == "unreachable", "the header to turn red")
+        assert app.is_running and app.screen.query_one(DeskHeader).has_class("-database-unreachable")
+        assert UNREACHABLE_REFUSAL in app.screen.banner.headline
+        proxy.restore()
+        await until(pilot, lambda: app.database_state == "back", "the header to turn green")
