@@ -19,6 +19,8 @@ It generates a reproducible data set (seeded): items with 10% in process at one 
 | monitor facet counts (200,000 requests) | - | < 300 ms |
 | resident memory of a scan session | - | < 150 MB |
 
+The same search and facet rows on PostgreSQL: benchmarks/postgres_search.py (same data set).
+
 It prints a table and writes JSON (``--out``, default benchmarks/results/latest.json).
 Benchmarks are not tests: nothing here asserts a time; CI runs ``--smoke`` only.
 """

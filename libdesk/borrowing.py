@@ -54,13 +54,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
 from libdesk import circulation, clock
-from libdesk.core import Ctx, Result, action, event_t, event_view, item_t, item_view, queue_statement, request_t
+from libdesk.core import Ctx, Result, action, event_t, system_action, event_view, item_t, item_view, queue_statement, request_t
 from libdesk.db import Database
 from libdesk.errors import ConcurrentChange, InvalidInput, NotFound, NotPermitted, WrongState
 from libdesk.institution import Institution, Place
@@ -383,7 +383,23 @@ def _locate(ctx: Ctx, b: dict[str, Any]) -> str:
         return (f"Borrowing request {b['id']}: no partner can supply it — Cancelled by Staff; patron "
                 f"{b['patron']} notified (suggest an InterLibrary Loan request)")
     _update(ctx, b, "located", f"rota {', '.join(rota)}", status=READY_TO_BE_SENT, rota=json.dumps(rota))
-    return f"Borrowing request {b['id']} for patron {b['patron']}: Ready to be Sent (rota {', '.join(rota)})"
+    first = ctx.inst.partners.get(rota[0])
+    if first is not None and not first.sends_automatically:
+        # Seed 004: Ready to be Sent is where a request waits when the send cannot happen by
+        # itself; this partner takes requests by hand.
+        return (f"Borrowing request {b['id']} for patron {b['patron']}: Ready to be Sent (rota {', '.join(rota)}); "
+                f"{partner_label(ctx.inst, rota[0])} takes requests by hand: send it to them, then record Send")
+    # Seed 004: "it is automatically supposed to go to the first library in the rota" (B2/B3).
+    return (f"Borrowing request {b['id']} for patron {b['patron']}: {_send(ctx, b)} (rota {', '.join(rota)}; "
+            f"answer due in {ctx.inst.partner_timeout(rota[0])} days)")
+
+
+def _send(ctx: Ctx, b: dict[str, Any]) -> str:
+    """Send the request to the first partner of its rota (in the caller's transaction)."""
+    first = rota_of(b)[0]
+    _update(ctx, b, "sent", f"sent to {partner_label(ctx.inst, first)}", status=REQUEST_SENT, current_partner=0,
+            sent_at=ctx.now)
+    return f"Request Sent to Partner {partner_label(ctx.inst, first)}"
 
 
 # -- the partner's side (B3) ----------------------------------------------------------------------------
@@ -398,8 +414,7 @@ def send(db: Database, borrowing_id: int, *, operator: str, at: str | None = Non
         _staff(ctx)
         b = _load(ctx, borrowing_id)
         _require(ctx, b, "send", READY_TO_BE_SENT)
-        _update(ctx, b, "sent", f"sent to {partner_label(ctx.inst, rota_of(b)[0])}",
-                status=REQUEST_SENT, current_partner=0, sent_at=ctx.now)
+        _send(ctx, b)
         return _result(ctx, b, f"Borrowing request {borrowing_id} sent to {partner_label(ctx.inst, rota_of(b)[0])}")
 
 
@@ -466,6 +481,57 @@ def partner_expire(db: Database, borrowing_id: int, *, operator: str, at: str | 
             return _result(ctx, b, _cancel_answered(ctx, b, "expired", "let the request expire"))
         return _result(ctx, b, _next_partner(ctx, b, "expired", EXPIRED))
 
+
+
+def due_at(inst: Institution, b: dict[str, Any]) -> datetime | None:
+    """When the current partner's time to answer ends (None: no partner is considering it)."""
+    if b["status"] != REQUEST_SENT or b["sent_at"] is None:
+        return None
+    return b["sent_at"] + timedelta(days=inst.partner_timeout(current_partner(b)))
+
+
+def tick(db: Database) -> dict[str, Any]:
+    """The timed work of resource sharing, done by libdesk itself (``libdesk borrowing tick``;
+    the app runs it at start and hourly): a request whose partner has not answered within its
+    timeout goes to the next partner of the rota, or ends Expired with the patron told (seed
+    004, B3); a request left Ready to be Sent whose first partner takes requests automatically
+    is sent. Each step is its own transaction and its event names the system as operator.
+    Safe to run from several desks at once: a request another desk moved first is skipped.
+
+    Returns ``{"steps": [{"id", "action", "message"}], "checked": n}``.
+    """
+    now = clock.now()
+    with db.read() as conn:
+        waiting = [dict(r._mapping) for r in conn.execute(
+            select(borrowing_t).where(borrowing_t.c.status.in_((REQUEST_SENT, READY_TO_BE_SENT)))
+            .order_by(borrowing_t.c.id))]
+    steps: list[dict[str, Any]] = []
+    for row in waiting:
+        if row["status"] == REQUEST_SENT:
+            due = due_at(db.institution, row)
+            if due is None or due > now:
+                continue
+        else:
+            rota = rota_of(row)
+            first = db.institution.partners.get(rota[0]) if rota else None
+            if first is None or not first.sends_automatically:
+                continue
+        try:
+            with system_action(db) as ctx:
+                b = _load(ctx, row["id"])
+                if b["version"] != row["version"]:
+                    continue  # moved on at a desk since it was read: nothing to do now
+                if b["status"] == READY_TO_BE_SENT:
+                    message = f"Borrowing request {b['id']}: {_send(ctx, b)} (automatic)"
+                    action_name = "sent"
+                else:
+                    days = ctx.inst.partner_timeout(current_partner(b))
+                    message = _next_partner(ctx, b, "expired", EXPIRED, f" (no answer in {days} days: automatic)")
+                    action_name = "partner_expired"
+        except ConcurrentChange:
+            continue
+        steps.append({"id": row["id"], "action": action_name, "message": message})
+    return {"steps": steps, "checked": len(waiting)}
 
 def partner_ship(db: Database, borrowing_id: int, *, operator: str, barcode: str | None = None,
                  at: str | None = None) -> Result:

@@ -16,9 +16,11 @@ from sqlalchemy import or_, select
 
 from libdesk.core import Ctx, Result, action, item_t, request_t
 from libdesk.db import Database
-from libdesk.errors import WrongState
+from libdesk.errors import NotPermitted, WrongState
 from libdesk.institution import Place
 from libdesk.models import (
+    CANCELLED,
+    IN_PROCESS,
     ACQUISITION,
     HOLD_SHELF,
     LOAN,
@@ -252,6 +254,48 @@ def hold_shelf(db: Database, desk: str) -> list[dict[str, Any]]:
                          "borrowing_id": rec["id"], "borrowed_from": borrowing.partner_label(db.institution, lender)})
     rows.sort(key=lambda r: (r["cancelled"], r["patron"] or "", r["barcode"]))
     return rows
+
+
+def correct_status(db: Database, barcode: str, *, at: str, operator: str) -> Result:
+    """Remote Storage status correction (seed 000: "Send the barcode to LTS Support ... for
+    Remote Storage status correction"): a remote-storage item that the records put in a work
+    order, or in transit to a department, while it never left remote storage (a work order
+    placed with "Do not pick from shelf" by mistake, then its request cancelled) is put back
+    In place by the remote-storage desk that holds it. Its other requests then take their turn
+    (Waiting for Remote Storage). One event, with the state before.
+
+    Raises:
+        NotFound. NotPermitted (not that item's remote-storage desk; W3). WrongState (not a
+        remote-storage item; nothing to correct; a request still being served: cancel it or
+        mark the work order Done first).
+    """
+    with action(db, operator, at, need_place=True) as ctx:
+        item = ctx.item(barcode)
+        location = ctx.inst.locations.get(item["location"])
+        if location is None or not location.remote_storage:
+            raise WrongState(f"Item {barcode} is not a remote-storage item: a status correction is for items "
+                             "that never left remote storage")
+        desk = ctx.inst.home_desk(item["library"], item["location"])
+        if ctx.place is None or ctx.place.code != desk.code:
+            raise NotPermitted(f"Only {desk.name} ({desk.code}), which holds {barcode}, can correct its status")
+        misplaced = item["process_type"] == WORK_ORDER or (
+            item["process_type"] == TRANSIT and item["transit_to"] != desk.code)
+        if not misplaced:
+            raise WrongState(f"Item {barcode} is {ctx.view(item)['process_name']}: nothing to correct")
+        current = ctx.request(item["current_request_id"]) if item["current_request_id"] else None
+        if current is not None and current["active"]:
+            raise WrongState(f"Item {barcode} is serving request {current['id']} ({STEP_NAMES[current['step']]}): "
+                             "cancel it first (Monitor Requests), or let the department mark it Done")
+        if item["process_type"] == WORK_ORDER:
+            open_wo = [r for r in ctx.queue(item["id"]) if r["step"] == IN_PROCESS]
+            for req in open_wo:  # the work order's own request, if still open, closes with it
+                ctx.update_request(req, "request_cancelled", item=item, step=CANCELLED, active=False,
+                                   closed_at=ctx.now, message="status correction: the item never left remote storage")
+        ctx.update_item(item, "status_corrected", **NO_PROCESS,
+                        message=f"status correction at {desk.code}: the item never left remote storage")
+        view = ctx.view(item)
+        return Result(f"Status corrected: {barcode} is In place at {desk.name}", barcode=barcode,
+                      destination=None, next_step="stays", item=view)
 
 
 def mark_missing(db: Database, barcode: str, *, operator: str, at: str | None = None, lost: bool = False) -> Result:

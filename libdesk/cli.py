@@ -394,6 +394,14 @@ def cmd_holdshelf(rt: Runtime) -> int:
     return 0
 
 
+def cmd_correct(rt: Runtime) -> int:
+    from libdesk import circulation
+
+    _result(rt, circulation.correct_status(rt.db, rt.args.barcode, at=_need_place(rt, rt.args.at),
+                                           operator=rt.operator))
+    return 0
+
+
 def cmd_missing(rt: Runtime) -> int:
     from libdesk import circulation
 
@@ -793,6 +801,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--print", action="store_true", help="send it to the printer (lp), else save it as a file")
     p.add_argument("--printer", help="the lp destination")
     p.add_argument("-o", "--output", metavar="FILE", help="save the slip to FILE")
+
+    p = add("correct", cmd_correct, "remote-storage status correction: an item that never left remote storage "
+                                    "back to In place (its desk only)")
+    p.add_argument("barcode")
+    p.add_argument("--at", metavar="DESK", help="the remote-storage desk (else Currently At)")
 
     p = add("settings", cmd_settings, "show or set this workstation's operator and sticky Scan In settings")
     p.add_argument("--set-operator", metavar="ID")

@@ -24,7 +24,7 @@ Runtime = Any
 SUBCOMMANDS = (
     "new", "show", "history", "list", "locate", "send", "partner-ship", "partner-reject", "partner-expire",
     "partner-message", "note", "dismiss", "receive", "loan", "return", "partner-checkin", "cancel", "complete",
-    "check", "report",
+    "check", "report", "tick",
 )
 
 
@@ -120,6 +120,16 @@ def cmd_history(rt: Runtime) -> int:
     rt.emit({"borrowing": rt.args.id, "events": events},
             lambda: "\n".join(f"{e['at']}  {e['operator']:<8} {e['place'] or '-':<9} {e['action']:<22} "
                               f"{e['barcode'] or '':<10} {e['message']}" for e in events) or "No history")
+    return 0
+
+
+def cmd_tick(rt: Runtime) -> int:
+    """The timed work (partners' timeouts): for cron on a server, or a desk without the app."""
+    from libdesk import borrowing
+
+    done = borrowing.tick(rt.db)
+    rt.emit(done, lambda: "\n".join(step["message"] for step in done["steps"])
+            or f"Nothing due ({done['checked']} requests waiting on a partner)")
     return 0
 
 
@@ -220,6 +230,8 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     q.add_argument("--with-messages", action="store_true",
                    help="only requests with an active general message from a lender (to read and dismiss)")
     q.add_argument("--limit", type=int, default=500)
+    add("tick", cmd_tick, "the timed work: requests a partner did not answer in time go to the next partner "
+                          "(recorded as the system's; the app does it at start and hourly)", ident=False, at=None)
     add("locate", cmd_borrowing, "run the locate again for a request in Locate in Process")
     add("send", cmd_borrowing, "send a Ready to be Sent request to the first partner of its rota")
     q = add("partner-ship", cmd_borrowing, "record: the partner shipped the item (Shipped Physically)")

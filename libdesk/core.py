@@ -25,7 +25,7 @@ from libdesk import clock
 from libdesk.db import Database
 from libdesk.errors import ConcurrentChange, NotFound, NotPermitted
 from libdesk.fastpath import Runner, converters
-from libdesk.institution import Institution, Operator, Place
+from libdesk.institution import SYSTEM_OPERATOR_ID, Institution, Operator, Place
 from libdesk.models import (
     PICKUP_FROM_SHELF,
     PROCESS_NAMES,
@@ -297,7 +297,8 @@ class Ctx:
 
 
 @contextmanager
-def action(db: Database, operator: str, at: str | None = None, *, need_place: bool = False) -> Iterator[Ctx]:
+def action(db: Database, operator: str, at: str | None = None, *, need_place: bool = False,
+           conn: Connection | None = None) -> Iterator[Ctx]:
     """Run one engine action in one write transaction.
 
     Raises:
@@ -312,8 +313,22 @@ def action(db: Database, operator: str, at: str | None = None, *, need_place: bo
             raise NotPermitted(f"Operator {op.id} may not act at {place.name} ({place.code})")
     elif need_place:
         raise NotPermitted("This action needs a place (a desk or department, --at)")
-    with db.write() as conn:
+    with db.write(conn) as conn:
         ctx = Ctx(db, conn, op, place)
+        yield ctx
+        ctx.settle()
+
+
+SYSTEM = Operator(SYSTEM_OPERATOR_ID, "libdesk (automatic step)", ("*",), ("borrowing",))
+"""The operator of libdesk's own timed steps (``libdesk borrowing tick``): the history says
+the system did it, not a person."""
+
+
+@contextmanager
+def system_action(db: Database) -> Iterator[Ctx]:
+    """One automatic step in one write transaction, recorded as the system's."""
+    with db.write() as conn:
+        ctx = Ctx(db, conn, SYSTEM, None)
         yield ctx
         ctx.settle()
 

@@ -13,6 +13,7 @@ import os
 import sqlite3
 import sys
 import threading
+import time
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -23,6 +24,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import SQLModel
 
 from libdesk import institution as inst_mod
+from libdesk import writers
 from libdesk.errors import (
     ConfigError,
     DatabaseBusy,
@@ -37,6 +39,32 @@ from libdesk.models import SCHEMA_VERSION, Meta, Patron
 
 BUSY_TIMEOUT_MS = 10_000
 CONNECT_TIMEOUT_S = 5
+
+WAL_LIMIT_BYTES = 8 * 1024 * 1024
+"""Past this size the background checkpointer restarts the WAL (TRUNCATE) instead of only
+folding it back (PASSIVE), and SQLite cuts a restarted WAL back to it (journal_size_limit).
+PASSIVE alone never restarts the log while writes keep coming: 30,000 scans left a 3.3 GB WAL
+beside a 48 MB database (issue 11). The checkpoint itself lags behind full-speed scanning, so
+the file overshoots the limit: at 8 MB the largest seen was 31 MB (16 MB: 39-53 MB), against
+the 64 MB bound (benchmarks/desks.py --only wal)."""
+
+RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
+"""deadlock_detected, serialization_failure: the server rolled the transaction back as a
+whole, so running it again is correct (PostgreSQL docs, "Serialization Failure Handling")."""
+
+
+def is_retryable_conflict(exc: BaseException | None) -> bool:
+    """Is ``exc`` (or the database error it was raised from, when a friendlier error was
+    raised while handling it) a deadlock or a serialization failure? By the driver's SQLSTATE
+    (psycopg's ``exc.orig.sqlstate``), never by the words of the message."""
+    for _ in range(8):  # a short chain: the driver's error, SQLAlchemy's, ours
+        if exc is None:
+            return False
+        orig = exc.orig if isinstance(exc, DBAPIError) else exc
+        if getattr(orig, "sqlstate", None) in RETRYABLE_SQLSTATES:
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def database_url(path_or_url: str | os.PathLike[str]) -> str:
@@ -75,12 +103,28 @@ def make_engine(url: str) -> Engine:
             # on about 1 scan in 100 and made the p99 (benchmarks/run.py: 7.9 ms against 0.34 ms
             # p50). Database's checkpointer thread does them in the background instead.
             cur.execute("PRAGMA wal_autocheckpoint=0")
+            cur.execute(f"PRAGMA journal_size_limit={WAL_LIMIT_BYTES}")
             cur.close()
+
+        @event.listens_for(engine, "close")
+        def _on_close(_dbapi_conn, record):  # type: ignore[no-untyped-def]
+            signal = record.info.pop("libdesk_wait_signal", None)
+            if signal is not None:
+                signal.close()
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn: Connection) -> None:
             if conn.get_execution_options().get("libdesk_write"):
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                info = conn.info
+                if "libdesk_wait_signal" not in info:  # on the connection's first write
+                    path = engine.url.database or ""
+                    info["libdesk_wait_signal"] = writers.WaitSignal.open(path) if path != ":memory:" and path else None
+                signal = info["libdesk_wait_signal"]
+                if signal is None:
+                    conn.exec_driver_sql("BEGIN IMMEDIATE")
+                else:
+                    with signal:  # "a desk waits to write": a bulk run lets it in (libdesk/writers.py)
+                        conn.exec_driver_sql("BEGIN IMMEDIATE")
             else:
                 conn.exec_driver_sql("BEGIN")
 
@@ -118,9 +162,17 @@ class Database:
         return describe(self.url)
 
     @contextmanager
-    def write(self) -> Iterator[Connection]:
-        """One write transaction (BEGIN IMMEDIATE on SQLite); rolls back on any error."""
+    def write(self, conn: Connection | None = None) -> Iterator[Connection]:
+        """One write transaction (BEGIN IMMEDIATE on SQLite); rolls back on any error. ``conn``:
+        on a connection the caller already holds (an import stages its rows in a temporary
+        table on it first, outside the write lock)."""
         self._ensure_checkpointer()
+        if conn is not None:
+            conn.execution_options(libdesk_write=True)
+            with _friendly_db_errors(self.url):
+                with conn.begin():
+                    yield conn
+            return
         # connect() inside: a server that went away fails there (pool_pre_ping finds the dead
         # pooled connection and the reconnect is refused), and that is a user error too.
         with _friendly_db_errors(self.url):
@@ -141,25 +193,72 @@ class Database:
         if self.engine.dialect.name == "sqlite":
             try:
                 with self.engine.connect() as conn:
-                    conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+                    # Fold the whole WAL back and empty the file, so a desk that closes cleanly
+                    # leaves no WAL behind. Bounded wait: another desk mid-transaction keeps its
+                    # part of the log, and the next checkpoint (theirs) folds it.
+                    conn.exec_driver_sql(f"PRAGMA busy_timeout={CLOSE_BUSY_TIMEOUT_MS}")
+                    conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
             except Exception:  # noqa: BLE001 - closing must not fail on a busy database
                 pass
         self.engine.dispose()
 
 
+CLOSE_BUSY_TIMEOUT_MS = 500
+TRUNCATE_BUSY_TIMEOUT_MS = 100
+
+
+def wal_size(db: Database) -> int:
+    """Bytes in the SQLite database's -wal file (0 when there is none)."""
+    try:
+        return os.stat(db.description + "-wal").st_size
+    except OSError:
+        return 0
+
+
+CHECKPOINT_POLL_S = 0.1
+"""How often the checkpointer looks at the WAL's size: a stat, so that at full-speed scanning
+(several MB a second) it restarts the log long before it nears 64 MB."""
+
+
+def checkpoint(db: Database, limit: int | None = None) -> str:
+    """One background checkpoint: PASSIVE (it never waits for, nor blocks, a desk's
+    transaction); when the WAL has grown past ``limit``, PASSIVE first (the bulk of the
+    copying, no desk waits for it) and then TRUNCATE, which holds writers back only while it
+    copies what came in meanwhile, and restarts the log. Returns the mode used last, or BUSY
+    when TRUNCATE could not finish (a reader still in the old log, another checkpoint)."""
+    limit = WAL_LIMIT_BYTES if limit is None else limit
+    with db.engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+        if wal_size(db) <= limit:
+            return "PASSIVE"
+        # TRUNCATE takes the write lock and then waits for readers still in the old log: on
+        # the busy timeout, so a short one, or a long report reading would hold every desk's
+        # scan for up to 10 s. If it cannot finish now, the next round tries again.
+        conn.exec_driver_sql(f"PRAGMA busy_timeout={TRUNCATE_BUSY_TIMEOUT_MS}")
+        try:
+            busy = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").first()[0]
+        finally:
+            conn.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")  # a pooled desk connection
+        return "BUSY" if busy else "TRUNCATE"
+
+
 def _checkpoint_loop(ref: weakref.ReferenceType[Database], stop: threading.Event) -> None:
-    """Fold the WAL back into the database file off the scan path (PASSIVE: it never waits
-    for, nor blocks, a desk's transaction). Ends with close(), or when the Database is gone."""
-    while not stop.wait(CHECKPOINT_EVERY_S):
+    """Fold the WAL back into the database file off the scan path, every CHECKPOINT_EVERY_S,
+    or at once when it has grown past WAL_LIMIT_BYTES. Ends with close(), or when the Database
+    is gone."""
+    last = 0.0
+    while not stop.wait(CHECKPOINT_POLL_S):
         db = ref()
         if db is None:
             return
-        try:
-            with db.engine.connect() as conn:
-                conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
-        except Exception:  # noqa: BLE001 - a missed checkpoint is retried next round
-            if not Path(db.description).exists():
-                return  # the file is gone (a removed scratch database)
+        now = time.monotonic()
+        if now - last >= CHECKPOINT_EVERY_S or wal_size(db) > WAL_LIMIT_BYTES:
+            last = now
+            try:
+                checkpoint(db)
+            except Exception:  # noqa: BLE001 - a missed checkpoint is retried next round
+                if not Path(db.description).exists():
+                    return  # the file is gone (a removed scratch database)
         del db
 
 
@@ -188,9 +287,6 @@ def _friendly_db_errors(url: str) -> Iterator[None]:
 # fails, so a failed connect asks the server with PQping whether it is there at all.
 # Never the wording of the message: "blocked" is not "locked", and servers translate theirs.
 
-_RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})  # deadlock detected, serialization failure
-
-
 def _driver_error(exc: BaseException) -> BaseException:
     """The DB-API exception behind a SQLAlchemy wrapper (or the exception itself)."""
     orig = getattr(exc, "orig", None) if isinstance(exc, DBAPIError) else None
@@ -213,14 +309,6 @@ def sqlite_code(exc: BaseException) -> int | None:
     """SQLite's extended result code of a driver error (wrapped or not), else None."""
     orig = _driver_error(exc)
     return getattr(orig, "sqlite_errorcode", None) if isinstance(orig, sqlite3.Error) else None
-
-
-def is_retryable_conflict(exc: BaseException) -> bool:
-    """A deadlock or serialization failure (SQLSTATE 40P01 / 40001): the transaction was rolled
-    back and running it again may well succeed (bulk runs retry a bounded number of times)."""
-    if isinstance(exc, DatabaseConflict):
-        return True
-    return sqlstate(exc) in _RETRYABLE_SQLSTATES
 
 
 def is_unique_violation(exc: BaseException) -> bool:
@@ -480,6 +568,9 @@ def create_extras(conn: Connection) -> None:
     conn.exec_driver_sql(
         "CREATE INDEX IF NOT EXISTS ix_request_monitor ON request (active, kind, work_order_type, pickup, "
         "department, step, owner, material_type, placed_at)")
+    if conn.dialect.name == "postgresql":
+        _create_postgres_search(conn)
+        return
     if not has_fts(conn.engine):
         return
     # Title/author/call-number words: FTS5 is 0.2 ms where LIKE scans (70 ms on 1M items,
@@ -505,6 +596,88 @@ def create_extras(conn: Connection) -> None:
         f"INSERT INTO item_fts(rowid, {cols}) VALUES (new.id, {new}); END")
     if not indexed:  # a database that had items before it had the word index
         conn.exec_driver_sql("INSERT INTO item_fts(item_fts) VALUES ('rebuild')")
+
+
+POSTGRES_WORDS_CONFIG = "libdesk_words"
+POSTGRES_WORDS_FUNCTION = "libdesk_item_words"
+POSTGRES_WORDS_COLUMN = "search_words"
+_POSTGRES_TOKEN_TYPES = ("asciiword, word, numword, asciihword, hword, numhword, hword_asciipart, hword_part, "
+                         "hword_numpart, email, protocol, url, host, url_path, file, sfloat, float, int, uint, "
+                         "version, tag, entity")
+
+
+def _postgres_search_support(conn: Connection) -> str:
+    """Make sure the server can fold accents and split words. Returns the COLLATE clause the
+    word splitting needs ("" under a UTF-8 ctype). A refusal raises inside the caller's
+    transaction (create_database's or a migration's), so nothing is left half made.
+
+    Raises:
+        ConfigError: CREATE EXTENSION unaccent refused, or a C ctype on a server without ICU.
+    """
+    has_unaccent = conn.exec_driver_sql("SELECT 1 FROM pg_extension WHERE extname = 'unaccent'").first()
+    if not has_unaccent:
+        try:
+            with conn.begin_nested():
+                conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS unaccent")
+        except DBAPIError as exc:
+            database = conn.exec_driver_sql("SELECT current_database()").scalar_one()
+            reason = str(exc.orig).splitlines()[0] if exc.orig is not None else str(exc)
+            raise ConfigError(
+                f"PostgreSQL refused CREATE EXTENSION unaccent ({reason}); search needs it to fold accents: "
+                f"ask the server's administrator to run `CREATE EXTENSION unaccent;` in database {database} "
+                "(or make this user the database owner), then try again") from None
+    if conn.exec_driver_sql("SELECT 'ä' ~ '^[[:alnum:]]$'").scalar_one():
+        return ""
+    if not conn.exec_driver_sql("SELECT 1 FROM pg_collation WHERE collname = 'und-x-icu'").first():
+        raise ConfigError("This PostgreSQL database's character type (LC_CTYPE) is C and the server has no "
+                          "ICU, so search cannot tell letters from punctuation: create the database with a "
+                          "UTF-8 locale (CREATE DATABASE ... LC_CTYPE 'C.UTF-8' TEMPLATE template0)")
+    return ' COLLATE "und-x-icu"'
+
+
+def _create_postgres_search(conn: Connection) -> None:
+    """PostgreSQL's word search, the same questions as SQLite's FTS5 ``item_fts``; idempotent
+    and self-contained (a migration may call it as is).
+
+    - ``unaccent`` (a trusted contrib extension: a database owner may create it) and a text
+      search configuration ``libdesk_words`` = ``simple`` + ``unaccent``: lower case, accents
+      folded, no stemming and no stop words, as unicode61 with remove_diacritics 2.
+    - ``libdesk_item_words(title, author, call_number)``: the item's words as a tsvector.
+      Every run of characters that are not letters or digits is a separator first (as
+      unicode61 splits "QA76.73" into qa76 and 73), so PostgreSQL's parser never makes hosts,
+      file names or hyphenated compounds that SQLite would not. The regex classes follow the
+      collation: under a C/POSIX database ctype they know only ASCII letters, so the ICU root
+      collation is used there instead.
+    - ``item.search_words``, a stored generated column of that tsvector (PostgreSQL keeps it
+      in step with the row; it is not in the SQLModel metadata, so nothing writes or copies
+      it), with a GIN index. A stored column, not an index on the expression: the first page
+      of a common word ("law") is a walk of the primary key in id order that tests each row,
+      and recomputing the expression cost 25 us a row (24 ms p50 at 100k items) where reading
+      the stored tsvector costs about 1 us.
+    - A btree on ``barcode COLLATE "C"``, so that barcode ranges (``prefix*``) and their order
+      are by code point, as on SQLite, whatever the database's collation.
+
+    Raises:
+        ConfigError: the server refused CREATE EXTENSION unaccent (it says what to ask for).
+    """
+    collate = _postgres_search_support(conn)
+    if not conn.exec_driver_sql("SELECT 1 FROM pg_ts_config WHERE cfgname = %(c)s AND "
+                                "pg_ts_config_is_visible(oid)", {"c": POSTGRES_WORDS_CONFIG}).first():
+        conn.exec_driver_sql(f"CREATE TEXT SEARCH CONFIGURATION {POSTGRES_WORDS_CONFIG} (COPY = simple)")
+        conn.exec_driver_sql(f"ALTER TEXT SEARCH CONFIGURATION {POSTGRES_WORDS_CONFIG} "
+                             f"ALTER MAPPING FOR {_POSTGRES_TOKEN_TYPES} WITH unaccent, simple")
+    if not conn.exec_driver_sql("SELECT 1 FROM pg_proc WHERE proname = %(f)s AND pg_function_is_visible(oid)",
+                                {"f": POSTGRES_WORDS_FUNCTION}).first():
+        conn.exec_driver_sql(
+            f"CREATE OR REPLACE FUNCTION {POSTGRES_WORDS_FUNCTION}(title text, author text, call_number text) "
+            "RETURNS tsvector LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ "
+            f"SELECT to_tsvector('{POSTGRES_WORDS_CONFIG}'::regconfig, regexp_replace("
+            f"(coalesce(title, '') || ' ' || coalesce(author, '') || ' ' || coalesce(call_number, '')){collate}, "
+            "'[^[:alnum:]]+', ' ', 'g')) $$")
+    conn.exec_driver_sql(f"ALTER TABLE item ADD COLUMN IF NOT EXISTS {POSTGRES_WORDS_COLUMN} tsvector "
+                         f"GENERATED ALWAYS AS ({POSTGRES_WORDS_FUNCTION}(title, author, call_number)) STORED")
+    conn.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS ix_item_words ON item USING gin ({POSTGRES_WORDS_COLUMN})")
+    conn.exec_driver_sql('CREATE INDEX IF NOT EXISTS ix_item_barcode_c ON item (barcode COLLATE "C")')
 
 
 _FACET_KEY = ("CASE WHEN {r}.kind = 'patron' THEN 'patron' ELSE coalesce({r}.work_order_type, '') END, "

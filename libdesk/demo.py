@@ -269,7 +269,6 @@ def load_borrowing_demo(db: Database, at: Callable[[int], None], patrons: list[s
     def shipped(days_ago: int, rejected_first: bool = False, **kw: Any) -> int:
         """Sent days_ago, shipped a day later (by the second partner when rejected_first)."""
         i = new(days_ago, **kw)
-        rs.send(db, i, operator=op)
         if rejected_first:
             at(days_ago - 1)
             rs.partner_reject(db, i, operator=op, reason="not on shelf")
@@ -293,34 +292,30 @@ def load_borrowing_demo(db: Database, at: Callable[[int], None], patrons: list[s
     i = new(8, locate_now=False)                                # Locate Failed: cancelled before the locate
     rs.cancel(db, i, by="patron", operator=op)
     new(6, partners=[])                                         # Cancelled by Staff: no partner holds it
-    new(2, note="Patron needs it for a dissertation defence")   # Ready to be Sent (with an Active Note)
-    new(1, partners=["BROWN", "YALE"])                          # Ready to be Sent, own rota
+    # Ready to be Sent: Brown takes requests by hand (sends_automatically = false); the others
+    # were sent to their first partner by the locate itself (seed 004).
+    new(2, partners=["BROWN", "COLUMBIA"], note="Patron needs it for a dissertation defence")
+    new(1, partners=["BROWN", "YALE"])
     i = new(10)                                                 # Request Sent to Partner, with a message
-    rs.send(db, i, operator=op)
     at(3)
     rs.partner_message(db, i, "We only hold the e-book edition: would that do? Otherwise ask us to reject.",
                        operator=op)
     i = new(4)                                                  # Request Sent to Partner (second partner)
-    rs.send(db, i, operator=op)
     at(2)
     rs.partner_expire(db, i, operator=op)
     i = new(12)                                                 # Waiting for Cancel Response
-    rs.send(db, i, operator=op)
     at(2)
     rs.cancel(db, i, by="staff", operator=op)
     i = new(20)                                                 # Cancelled by Patron (partner confirmed)
-    rs.send(db, i, operator=op)
     at(18)
     rs.cancel(db, i, by="patron", operator=op)
     at(17)
     rs.partner_reject(db, i, operator=op)
     i = new(15)                                                 # Rejected by Partner: the rota exhausted
-    rs.send(db, i, operator=op)
     for days in (13, 11, 9):
         at(days)
         rs.partner_reject(db, i, operator=op, reason="non-circulating")
     i = new(16)                                                 # Expired: the last partner never answered
-    rs.send(db, i, operator=op)
     for days, step in ((14, rs.partner_reject), (12, rs.partner_reject), (5, rs.partner_expire)):
         at(days)
         step(db, i, operator=op)

@@ -33,6 +33,10 @@ def _bind(value: Any) -> Any:
     return value
 
 
+bind_value = _bind
+"""A Python value as SQLAlchemy's SQLite types store it (for callers writing raw rows)."""
+
+
 def _to_datetime(value: Any) -> Any:
     return datetime.fromisoformat(value) if isinstance(value, str) else value
 

@@ -78,10 +78,21 @@ class Operator:
         return "*" in self.places or place in self.places
 
 
+SYSTEM_OPERATOR_ID = "system"
+"""Who the history names for libdesk's own timed steps (a borrowing request re-sent after a
+partner's timeout): never an operator of the institution file."""
+
+
 @dataclass(frozen=True)
 class Partner:
     code: str
     name: str
+    sends_automatically: bool = True
+    """False: the partner takes requests by hand (e-mail, a form): a request whose turn it is
+    stops in Ready to be Sent for staff to send."""
+    timeout_days: int | None = None
+    """Days the partner has to answer before the request goes to the next partner (None: the
+    policy's ``partner_timeout_days``)."""
 
 
 @dataclass(frozen=True)
@@ -97,6 +108,8 @@ class Policy:
     loan_days: int = 28
     recall_days: int = 7
     received_items_in_place: bool = False
+    partner_timeout_days: int = 10
+    """Days a partner has to answer a borrowing request before it is sent to the next one."""
 
 
 @dataclass(frozen=True)
@@ -139,6 +152,13 @@ class Institution:
         except KeyError:
             known = ", ".join(self.work_order_types)
             raise NotFound(f"Unknown work-order type {code!r} (known: {known})") from None
+
+    def partner_timeout(self, code: str | None) -> int:
+        """Days the partner ``code`` has to answer (its own, else the policy's)."""
+        partner = self.partners.get(code or "")
+        if partner is not None and partner.timeout_days is not None:
+            return partner.timeout_days
+        return self.policy.partner_timeout_days
 
     def operator(self, op_id: str) -> Operator:
         try:
@@ -287,6 +307,7 @@ class _Builder:
             loan_days=self._positive(policy_raw, "loan_days", "policy", 28),
             recall_days=self._positive(policy_raw, "recall_days", "policy", 7),
             received_items_in_place=self.get(policy_raw, "received_items_in_place", "policy", bool, False),
+            partner_timeout_days=self._days(policy_raw, "partner_timeout_days", "policy", 10),
         )
 
         libraries: dict[str, Library] = {}
@@ -358,6 +379,8 @@ class _Builder:
         for i, entry in enumerate(self.table_list("operators")):
             where = f"operators[{i}]"
             op_id = self.get(entry, "id", where, str)
+            if op_id == SYSTEM_OPERATOR_ID:
+                raise self.fail(f"{where}.id", f"{SYSTEM_OPERATOR_ID!r} is libdesk's own, for its automatic steps")
             self.unique(operators, op_id, f"{where}.id", "operator")
             op_places = self.get(entry, "places", where, list, [])
             for place in op_places:
@@ -371,7 +394,9 @@ class _Builder:
             where = f"partners[{i}]"
             p_code = self.get(entry, "code", where, str)
             self.unique(partners, p_code, f"{where}.code", "partner")
-            partners[p_code] = Partner(p_code, self.get(entry, "name", where, str, p_code))
+            timeout = self._days(entry, "timeout_days", where, 0) if "timeout_days" in entry else None
+            partners[p_code] = Partner(p_code, self.get(entry, "name", where, str, p_code),
+                                       self.get(entry, "sends_automatically", where, bool, True), timeout)
 
         patrons = self._patrons()
         return Institution(
@@ -379,6 +404,13 @@ class _Builder:
             places=places, work_order_types=types, operators=operators, partners=partners,
             patrons=patrons, source=self.text,
         )
+
+    def _days(self, entry: dict[str, Any], key: str, where: str, default: int) -> int:
+        """A number of days a partner has: 1 to 365."""
+        value = self.get(entry, key, where, int, default)
+        if not 1 <= value <= 365:
+            raise self.fail(f"{where}.{key}", "must be between 1 and 365 days")
+        return value
 
     def _positive(self, entry: dict[str, Any], key: str, where: str, default: int) -> int:
         value = self.get(entry, key, where, int, default)

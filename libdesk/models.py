@@ -17,7 +17,7 @@ from datetime import date, datetime
 from sqlalchemy import Column, DateTime, Index, Text
 from sqlmodel import Field, SQLModel
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # Process types (item show --json values).
 LOAN = "loan"

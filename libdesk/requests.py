@@ -197,6 +197,11 @@ def cancel(db: Database, request_id: int, *, operator: str, at: str | None = Non
         elif step == IN_PROCESS:
             message = (f"Request {request_id} cancelled (request only): the item stays in process at {dest} "
                        "until it is marked Done")
+            location = ctx.inst.locations.get(item["location"])
+            if location is not None and location.remote_storage:
+                desk = ctx.inst.home_desk(item["library"], item["location"])
+                message += (f". If it never left remote storage (Do not pick from shelf by mistake), {desk.name} "
+                            f"corrects it back to In place (libdesk correct {item['barcode']} --at {desk.code})")
         elif step == ON_HOLD_SHELF:
             message = (f"Request {request_id} cancelled: take the item off the hold shelf at {dest} and scan it in "
                        "to send it on")

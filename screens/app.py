@@ -64,7 +64,7 @@ from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import events, on
+from textual import events, on, work
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.command import CommandPalette, DiscoveryHit, Hit, Hits, Provider
@@ -125,6 +125,15 @@ class ScannerStatusChanged(Message, bubble=False):
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, ScannerStatusChanged)
+
+
+class BorrowingTicked(Message, bubble=False):
+    """The timed borrowing work ran (:func:`libdesk.borrowing.tick`, in a thread worker) and
+    moved these requests on."""
+
+    def __init__(self, steps: list[dict[str, Any]]) -> None:
+        super().__init__()
+        self.steps = steps
 
 
 class WedgeDue(Message, bubble=False):
@@ -351,8 +360,13 @@ class LibdeskApp(App[int], inherit_bindings=False):
         self.refresh_bindings()
 
     # -- start ---------------------------------------------------------------------------
+    BORROWING_TICK_EVERY_S: ClassVar[float] = 3600.0
+    """How often the app does the timed borrowing work (partners' timeouts), besides at start."""
+
     def on_mount(self) -> None:
         self.task_count = borrowing.task_count(self.db)  # B6: active general messages from lenders
+        self._borrowing_tick()
+        self.set_interval(self.BORROWING_TICK_EVERY_S, self._borrowing_tick, name="borrowing-tick")
         for problem in self._scanner_problems:
             self.notify(problem, title="Scanner settings", severity="error")
         self._start_serial()
@@ -364,6 +378,23 @@ class LibdeskApp(App[int], inherit_bindings=False):
             self.action_switch_operator()
         elif self.currently_at is None:
             self.action_choose_place()
+
+    @work(thread=True, exclusive=True, group="borrowing-tick", exit_on_error=False,
+          description="Borrowing: partners' timeouts")
+    def _borrowing_tick(self) -> None:
+        try:
+            done = borrowing.tick(self.db)
+        except LibdeskError:
+            return  # the database is busy or away: the next round does it
+        if done["steps"]:
+            self.post_message(BorrowingTicked(done["steps"]))
+
+    @on(BorrowingTicked)
+    def _borrowing_ticked(self, message: BorrowingTicked) -> None:
+        self.task_count = borrowing.task_count(self.db)
+        shown = "; ".join(step["message"] for step in message.steps[:3])
+        more = f" (+{len(message.steps) - 3} more)" if len(message.steps) > 3 else ""
+        self.notify(f"{shown}{more}", title=f"Borrowing: {len(message.steps)} request(s) moved on by themselves")
 
     # -- who and where ----------------------------------------------------------------------
     @property

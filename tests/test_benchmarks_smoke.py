@@ -21,3 +21,35 @@ def test_benchmark_suite_runs_at_smoke_size(tmp_path):
         assert key in results
     assert results["bulk_done"]["items"] > 0 and results["import"]["items"] == 3000
     assert "Scan In p99" in proc.stdout
+
+
+def test_postgres_search_benchmark_runs_at_smoke_size(tmp_path):
+    from tests.conftest import postgres_admin_url
+
+    url = postgres_admin_url()  # skips without a server
+    out = tmp_path / "pg.json"
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "postgres_search.py"), "--url", url,
+                           "--items", "2000", "--searches", "5", "--before-searches", "2", "--workdir",
+                           str(tmp_path / "work"), "--out", str(out)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    results = json.loads(out.read_text())
+    assert results["items"] == 2000 and results["active_requests"] == 400
+    for key in ("search_p50_ms", "before_like_p50_ms", "miss_p50_ms", "monitor_facets_p50_ms"):
+        assert results[key] > 0
+
+
+def test_desks_benchmark_runs_at_quick_size(tmp_path):
+    """benchmarks/desks.py (issue 11): every scenario runs, each desk in its own process; on
+    SQLite only here (the PostgreSQL half needs --url; its code path is the same)."""
+    out = tmp_path / "desks.json"
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "desks.py"), "--quick", "--sqlite-only",
+                           "--workdir", str(tmp_path / "work"), "--out", str(out)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    results = json.loads(out.read_text())["sqlite"]
+    assert set(results) == {"desks", "wal", "bulk_while_scanning", "import_while_scanning"}
+    (bulk,) = results["bulk_while_scanning"].values()
+    assert bulk["bulk"]["done"] == 100 and bulk["desk"]["scans"] > 0
+    assert results["import_while_scanning"]["import"]["rows"] == 300
+    assert sorted(results["desks"]) == ["1", "2"] and results["wal"]["scans"] > 0
+    assert "a. bulk Done" in proc.stdout

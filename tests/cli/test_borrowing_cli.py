@@ -60,9 +60,10 @@ def test_borrowing_story_from_new_request_to_lender_checkin_with_json(tmp_path: 
               "--author", "Montagu", "--partners", "YALE,COLUMBIA", "--pickup", "WID-CIRC", "--note", "rush")
     b = made["borrowing"]
     i = str(b["id"])
-    assert (b["status"], b["rota"], b["patron"]) == ("ready_to_be_sent", ["YALE", "COLUMBIA"], "P0003")
-
-    assert ok(db, home, day, "borrowing", "send", i)["borrowing"]["current_partner"] == "YALE"
+    # Seed 004: the locate sends it to the first partner of the rota by itself.
+    assert (b["status"], b["rota"], b["patron"]) == ("request_sent_to_partner", ["YALE", "COLUMBIA"], "P0003")
+    assert b["current_partner"] == "YALE"
+    assert ok(db, home, day, "borrowing", "tick")["steps"] == []
     rejected = ok(db, home, "2026-03-03T10:00:00", "borrowing", "partner-reject", i, "--reason", "missing")
     assert rejected["borrowing"]["status"] == "request_sent_to_partner"
     assert rejected["borrowing"]["current_partner"] == "COLUMBIA"

@@ -64,12 +64,18 @@ def locate_failed(db) -> int:
 
 
 def ready(db, **kw) -> int:
+    """Brown takes requests by hand (the demo institution): the request waits in Ready to be
+    Sent for staff to send."""
+    kw.setdefault("partners", ["BROWN", "YALE", "COLUMBIA"])
     return new(db, **kw)
 
 
 def sent(db, **kw) -> int:
+    """Sent to the first partner: by the locate itself (B2/B3), or by staff when the first
+    partner takes requests by hand."""
     i = new(db, **kw)
-    rs.send(db, i, operator="rs")
+    if status(db, i) == rs.READY_TO_BE_SENT:
+        rs.send(db, i, operator="rs")
     return i
 
 
@@ -188,7 +194,7 @@ def test_B1_a_request_carries_notes_messages_dates_and_its_history_names_operato
     assert b["messages"][0]["kind"] == "note" and b["active_notes"] == 1
     assert b["created_at"] == b["status_at"] == FROZEN.isoformat()
     assert [(e["action"], e["operator"]) for e in history(db, i)] == \
-        [("borrowing_created", "rs"), ("note_added", "rs"), ("located", "rs")]
+        [("borrowing_created", "rs"), ("note_added", "rs"), ("located", "rs"), ("sent", "rs")]
 
 
 # -- B2: locate ----------------------------------------------------------------------------------------
@@ -198,10 +204,22 @@ def test_B2_new_request_starts_in_locate_in_process_and_the_locate_forms_the_giv
     assert status(db, i) == rs.LOCATE_IN_PROCESS and show(db, i)["rota"] == []
     r = rs.locate(db, i, operator="rs")
     b = show(db, i)
-    assert b["status"] == rs.READY_TO_BE_SENT and b["rota"] == ["COLUMBIA", "BROWN"]
-    assert b["next_partner"] == "COLUMBIA" and b["current_partner"] is None
-    assert "Ready to be Sent" in r.message
-    assert history(db, i)[-1]["after"] == {"status": rs.READY_TO_BE_SENT, "rota": ["COLUMBIA", "BROWN"]}
+    # Seed 004: "it is automatically supposed to go to the first library in the rota".
+    assert b["status"] == rs.REQUEST_SENT and b["rota"] == ["COLUMBIA", "BROWN"]
+    assert b["current_partner"] == "COLUMBIA"
+    assert "Request Sent to Partner Columbia" in r.message and "answer due in 14 days" in r.message
+    located, sent_event = history(db, i)[-2:]
+    assert located["after"] == {"status": rs.READY_TO_BE_SENT, "rota": ["COLUMBIA", "BROWN"]}
+    assert sent_event["action"] == "sent" and sent_event["after"]["status"] == rs.REQUEST_SENT
+
+
+def test_B2_a_partner_taking_requests_by_hand_leaves_the_request_ready_to_be_sent(db):
+    """Ready to be Sent is only where a request lands when the send cannot happen by itself."""
+    i = new(db, partners=["BROWN", "YALE"])
+    b = show(db, i)
+    assert b["status"] == rs.READY_TO_BE_SENT and b["next_partner"] == "BROWN" and b["current_partner"] is None
+    r = rs.send(db, i, operator="rs")
+    assert status(db, i) == rs.REQUEST_SENT and "Brown" in r.message
 
 
 def test_B2_without_given_partners_the_rota_is_the_institutions_partners(db):
@@ -240,8 +258,7 @@ def test_B2_unknown_or_repeated_partners_and_bad_input_are_refused_with_nothing_
 # -- B3: send, reject, expire, cancel before the locate ----------------------------------------------------
 
 def test_B3_send_rejection_and_expiry_walk_the_rota_and_an_exhausted_rota_ends_the_request(db):
-    i = new(db)
-    rs.send(db, i, operator="rs")
+    i = new(db)  # sent to the first partner by the locate itself
     assert (status(db, i), show(db, i)["current_partner"]) == (rs.REQUEST_SENT, "YALE")
     rs.partner_reject(db, i, operator="rs", reason="non-circulating")
     assert (status(db, i), show(db, i)["current_partner"]) == (rs.REQUEST_SENT, "COLUMBIA")
@@ -489,7 +506,9 @@ def _scan_at(desk: str) -> Callable[..., object]:
 
 
 ALLOWED = [
-    ("locate finds partners", locating, lambda db, i: rs.locate(db, i, operator="rs"), rs.READY_TO_BE_SENT),
+    ("locate finds partners", locating, lambda db, i: rs.locate(db, i, operator="rs"), rs.REQUEST_SENT),
+    ("locate: first partner by hand", lambda db: locating(db, partners=["BROWN"]),
+     lambda db, i: rs.locate(db, i, operator="rs"), rs.READY_TO_BE_SENT),
     ("locate finds none", lambda db: locating(db, partners=[]), lambda db, i: rs.locate(db, i, operator="rs"),
      rs.CANCELLED_BY_STAFF),
     ("cancel while locating (patron)", locating, _cancel("patron"), rs.LOCATE_FAILED),
@@ -613,8 +632,7 @@ def test_partner_actions_need_the_borrowing_role_and_are_marked_as_the_partners(
 # -- the seed's stories ---------------------------------------------------------------------------------
 
 def test_story_rejected_by_the_first_partner_and_supplied_by_the_second(db):
-    i = new(db, "P0007", "Letters from the Levant", partners=["YALE", "COLUMBIA", "BROWN"])
-    rs.send(db, i, operator="rs")
+    i = new(db, "P0007", "Letters from the Levant", partners=["YALE", "COLUMBIA", "BROWN"])  # sent to Yale
     later(days=2)
     rs.partner_reject(db, i, operator="rs", reason="checked out")
     later(days=1)

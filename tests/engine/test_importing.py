@@ -74,3 +74,43 @@ def test_imported_items_are_found_by_words_and_later_inserts_still_indexed(db, t
                        "location": "WID-STACKS", "material_type": "BOOK", "process_type": None, "version": 1,
                        "created_at": FROZEN, "updated_at": FROZEN}], operator="admin", source="test")
     assert [r["barcode"] for r in queries.search(db, "octonion")] == ["N2"]
+
+
+def test_an_import_prepares_its_rows_outside_the_write_lock(sqlite_db, tmp_path):
+    """Issue 11: an import is all or nothing, but other desks are held out only while the rows
+    go in, not while 200,000 rows are turned into parameters. While the import reports its
+    progress (its rows being prepared), another desk can still begin a write at once."""
+    import sqlite3
+
+    from libdesk import fastpath
+
+    db = sqlite_db
+    rows = "".join(f"S{n:05d},Staged Title {n},A,QA{n},BOOK,WID,WID-STACKS\n" for n in range(12_000))
+    path = write(tmp_path, rows, name="big.csv")
+    file = db.url[len("sqlite:///"):]
+    got_in: list[bool] = []
+
+    def other_desk_writes(_n: int) -> None:
+        if not fastpath.ENABLED:  # SQLAlchemy alone (the PostgreSQL path) inserts inside the lock
+            return
+        other = sqlite3.connect(file, timeout=0, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # fails at once if the import held the lock
+            other.execute("ROLLBACK")
+            got_in.append(True)
+        finally:
+            other.close()
+
+    importing.import_items(db, path, operator="admin", progress=other_desk_writes)
+    if fastpath.ENABLED:
+        assert len(got_in) >= 2  # once per batch of prepared rows
+    from libdesk import queries
+
+    assert queries.item_show(db, "S11999")["title"] == "Staged Title 11999"
+    assert [r["barcode"] for r in queries.search(db, "staged", limit=1)]
+    before = db_fingerprint(db)
+    again = write(tmp_path, "S00001,Again,A,QA1,BOOK,WID,WID-STACKS\nNEW1,New,A,QA2,BOOK,WID,WID-STACKS\n",
+                  name="again.csv")
+    with pytest.raises(InvalidInput, match="'S00001' already exists"):
+        importing.import_items(db, again, operator="admin")
+    assert db_fingerprint(db) == before

@@ -22,10 +22,7 @@ from tests.conftest import FROZEN, db_fingerprint
 
 # -- Physical Items search ---------------------------------------------------------------------
 
-@pytest.mark.parametrize("fts", [True, False], ids=["fts5", "like-fallback"])
-def test_search_exact_barcode_prefix_and_words(db, fts, monkeypatch):
-    if not fts:
-        monkeypatch.setattr(queries, "has_fts", lambda engine: False)
+def test_search_exact_barcode_prefix_and_words(db):
     with db.write() as conn:
         conn.execute(update(item_t).where(item_t.c.barcode == "W01").values(title="Moby-Dick; or, The Whale",
                                                                               author="Melville, Herman"))

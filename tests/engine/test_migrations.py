@@ -296,3 +296,24 @@ def test_db_commands_from_the_shell(tmp_path: Path) -> None:
     again = run("db", "copy", "--to", str(tmp_path / "moved.db"))
     assert again.returncode == 1 and len(again.stderr.strip().splitlines()) == 1
     assert "already set up" in again.stderr
+
+
+def test_a_postgres_database_of_schema_3_gets_its_word_index(postgres_url: str, inst: Institution) -> None:
+    """Schema 4: a PostgreSQL database made before the word index (search was LIKE then) gets
+    the column and index on open, and search finds by word right away."""
+    db = make_db(postgres_url, inst)
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql("DROP INDEX ix_item_words")
+        conn.exec_driver_sql("ALTER TABLE item DROP COLUMN search_words")
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0003'")
+        conn.exec_driver_sql("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+    db.close()
+    upgraded = open_database(postgres_url)
+    try:
+        with upgraded.read() as conn:
+            assert migrations.up_to_date(conn)
+            assert "search_words" in {c["name"] for c in inspect(conn).get_columns("item")}
+        assert [r["barcode"] for r in queries.search(upgraded, "W05")] == ["W05"]
+        assert "W05" in [r["barcode"] for r in queries.search(upgraded, "title", limit=100)]
+    finally:
+        upgraded.close()

@@ -245,3 +245,108 @@ def test_the_pseudopatron_record_goes_once_its_last_loan_is_processed(db, tmp_pa
         gone = conn.execute(select(e.c.operator, e.c.message).where(e.c.action == "pseudopatron_removed")).all()
     assert len(gone) == 1 and gone[0][0] == "cc" and "PSEUDO-TS" in gone[0][1]
     assert any(ev["action"] == "loan_returned" for ev in removed)  # the history still has the loan
+
+
+def test_Q5_a_remote_storage_work_order_placed_in_hand_by_mistake_is_cancelled_and_corrected(db):
+    """Seed 000, "Fixing an Accidental Work Order", remote storage, Workflow Step In Process (the
+    "Do not pick from shelf" box WAS checked): Cancel cancels just the request, and the
+    remote-storage status correction puts the item back In place."""
+    import pytest
+
+    from libdesk.errors import NotPermitted, WrongState
+    from tests.conftest import db_fingerprint
+
+    placed = workorders.place_work_order(db, "R01", "TS", "ITS625", operator="its", in_hand=True)
+    wo = placed.extra["request"]["id"]
+    assert placed.extra["request"]["step"] == "in_process"
+    assert "Do not pick from shelf" in placed.message
+    item = show(db, "R01")
+    assert (item["process_type"], item["department"]) == ("work_order", "ITS625")
+    before = db_fingerprint(db)
+    with pytest.raises(WrongState, match=f"serving request {wo}.*cancel it first"):
+        circulation.correct_status(db, "R01", at="HD", operator="hd")
+    assert db_fingerprint(db) == before
+    cancelled = requests.cancel(db, wo, operator="its")
+    assert "request only" in cancelled.message and "libdesk correct R01 --at HD" in cancelled.message
+    with pytest.raises(NotPermitted, match="Only"):
+        circulation.correct_status(db, "R01", at="WID-CIRC", operator="circ")
+    fixed = circulation.correct_status(db, "R01", at="HD", operator="hd")
+    assert "In place" in fixed.message
+    item = show(db, "R01")
+    assert item["process_type"] is None and item["department"] is None
+    corrected = [e for e in queries.item_history(db, "R01") if e["action"] == "status_corrected"]
+    assert corrected[0]["operator"] == "hd" and corrected[0]["before"]["process_type"] == "work_order"
+    with pytest.raises(WrongState, match="nothing to correct"):
+        circulation.correct_status(db, "R01", at="HD", operator="hd")
+    with pytest.raises(WrongState, match="not a remote-storage item"):
+        circulation.correct_status(db, "W01", at="HD", operator="hd")
+
+
+def test_Q5_a_remote_storage_item_requested_after_the_correction_goes_to_its_requester(db):
+    """Corrected back In place, the item's other requests take their turn from remote storage."""
+    wo = workorders.place_work_order(db, "R02", "TS", "ITS625", operator="its", in_hand=True).extra["request"]["id"]
+    requests.place_request(db, "R02", "P0001", "WID-CIRC", operator="circ")
+    requests.cancel(db, wo, operator="its")
+    circulation.correct_status(db, "R02", at="HD", operator="hd")
+    assert [r["step"] for r in show(db, "R02")["requests"]] == ["waiting_for_remote_storage"]
+
+
+def test_Q5_a_work_order_further_down_the_queue_may_be_cancelled_and_the_item_is_untouched(db):
+    """Seed 000's open question, settled (README): Cancel on a Waiting work order is fine."""
+    requests.place_request(db, "W21", "P0001", "WID-CIRC", operator="circ")
+    wo = workorders.place_work_order(db, "W21", "TS", "ITS625", operator="its").extra["request"]["id"]
+    before = show(db, "W21")
+    assert [r["step"] for r in before["requests"]] == ["pickup_from_shelf", "waiting"]
+    result = requests.cancel(db, wo, operator="its")
+    assert "stays where it is" in result.message
+    after = show(db, "W21")
+    assert [r["step"] for r in after["requests"]] == ["pickup_from_shelf"]
+    assert after["process_type"] == before["process_type"]
+
+
+def test_B3_a_partner_that_does_not_answer_in_time_is_passed_over_by_the_system(db):
+    """Seed 004: the request goes to the next partner of the rota without staff action after
+    the partner's timeout (the demo: 14 days, a partner may set its own), each automatic step
+    in the history as the system's; the last partner's silence ends it Expired."""
+    from datetime import timedelta
+
+    from libdesk import borrowing as rs
+    from libdesk import clock
+
+    i = rs.new_request(db, "P0003", "Slow Book", pickup="WID-CIRC", operator="rs",
+                       partners=["YALE", "COLUMBIA"]).extra["borrowing"]["id"]
+    start = clock.now()
+    clock.freeze(start + timedelta(days=13, hours=23))
+    assert rs.tick(db)["steps"] == []
+    clock.freeze(start + timedelta(days=14))
+    done = rs.tick(db)
+    assert [s["id"] for s in done["steps"]] == [i] and "no answer in 14 days" in done["steps"][0]["message"]
+    b = rs.show(db, i)
+    assert (b["status"], b["current_partner"]) == (rs.REQUEST_SENT, "COLUMBIA")
+    last = rs.borrowing_history(db, i)[-1]
+    assert (last["operator"], last["action"]) == ("system", "partner_expired")
+    assert rs.tick(db)["steps"] == []  # nothing twice
+    clock.freeze(start + timedelta(days=28))
+    rs.tick(db)
+    assert rs.show(db, i)["status"] == rs.EXPIRED
+
+
+def test_B3_a_partner_may_set_its_own_timeout(tmp_path):
+    from datetime import timedelta
+
+    from libdesk import borrowing as rs
+    from libdesk import clock, institution
+    from tests.conftest import make_db
+
+    source = institution.demo_path().read_text(encoding="utf-8").replace(
+        'name = "Yale University Library"\n', 'name = "Yale University Library"\ntimeout_days = 3\n')
+    db = make_db(tmp_path / "fast.db", institution.parse(source, "fast Yale"))
+    try:
+        made = rs.new_request(db, "P0003", "Quick", pickup="WID-CIRC", operator="rs")
+        i = made.extra["borrowing"]["id"]
+        assert "answer due in 3 days" in made.message
+        clock.freeze(clock.now() + timedelta(days=3))
+        assert [s["id"] for s in rs.tick(db)["steps"]] == [i]
+        assert rs.show(db, i)["current_partner"] == "COLUMBIA"
+    finally:
+        db.close()

@@ -136,11 +136,27 @@ async def test_daily_check_offers_send_on_ready_rows_and_send_reaches_the_first_
         await settle(pilot)
 
         shown = borrowing.show(borrowing_db, READY)
-        assert shown["status"] == borrowing.REQUEST_SENT and shown["current_partner"] == "YALE"
+        # The demo's Ready to be Sent requests wait for Brown, who takes requests by hand.
+        assert shown["status"] == borrowing.REQUEST_SENT and shown["current_partner"] == "BROWN"
         assert screen.result_line.kind == "ok"
-        assert screen.result_line.text == f"Borrowing request {READY} sent to Yale University Library (YALE)"
+        assert screen.result_line.text == f"Borrowing request {READY} sent to Brown University Library (BROWN)"
         assert f"ready_to_be_sent:{READY}" not in screen.rows["daily"]
         assert str(table.get_row("sec:ready_to_be_sent")[1]) == "Ready to be Sent (1)"
+
+
+async def test_the_app_does_the_timed_borrowing_work_at_start_and_says_so(borrowing_db) -> None:
+    """Seed 004: a partner that has not answered in time is passed over without staff action;
+    the app runs the timed work when it starts (and hourly), in a worker, and tells the desk."""
+    clock.freeze(FROZEN + timedelta(days=5))  # request 6 went to Yale 15 days ago (14 allowed)
+    app = borrowing_app(borrowing_db)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        shown = borrowing.show(borrowing_db, MESSAGE_ON)
+        assert shown["current_partner"] == "COLUMBIA"
+        assert borrowing.borrowing_history(borrowing_db, MESSAGE_ON)[-1]["operator"] == "system"
+        titles = [n.title for n in app._notifications]
+        assert any("moved on by themselves" in (t or "") for t in titles), titles
 
 
 async def test_dismissing_a_general_message_lowers_the_header_task_count(borrowing_db) -> None:
