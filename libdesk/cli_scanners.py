@@ -14,6 +14,7 @@
 - The database server going away (PostgreSQL) does not stop the station: one line on stderr,
   each scan meanwhile refused (``kind`` ``unreachable``), the server tried again with backoff
   (0.5 s doubling to 10 s), one line when it is back; the next scan is applied as usual.
+  A station started while the server is unreachable waits for it the same way.
 - Start-up problems (unknown place, not permitted, a status the department does not have,
   a port that does not exist or is busy) are one line on stderr and exit 1 before anything
   is read. ``--wait`` makes a missing serial port a status line instead, and waits.
@@ -234,6 +235,25 @@ def _check_place(rt: Runtime, at: str, status: str | None, done: bool) -> None:
                                f"{', '.join(wo_type.statuses)}")
 
 
+def _wait_for_database(rt: Runtime) -> None:
+    """A station started while the database server is unreachable (the desk PC came up before
+    the server after a power cut) waits for it, saying so once, instead of exiting; the same
+    backoff as a station that is running. Ctrl-C stops it (exit 130)."""
+    delay = 0.0
+    while True:
+        try:
+            rt.db  # noqa: B018 - opens the database (the Runtime keeps it)
+            if delay:
+                print("libdesk: the library database is reachable again", file=sys.stderr, flush=True)
+            return
+        except DatabaseUnreachable as exc:
+            if not delay:
+                print(f"libdesk: the library database is unreachable ({exc.reason or exc.message}); waiting for "
+                      "it (Ctrl-C to stop)", file=sys.stderr, flush=True)
+            delay = min(delay * 2, RECONNECT_MAX_S) if delay else RECONNECT_FIRST_S
+            time.sleep(delay)
+
+
 def _with_affixes(rules: BarcodeRules, args: argparse.Namespace) -> BarcodeRules:
     changes = {k: getattr(args, k) for k in ("prefix", "suffix") if getattr(args, k) is not None}
     return replace(rules, **changes) if changes else rules
@@ -257,6 +277,7 @@ def cmd_listen(rt: Runtime) -> int:
             raise LibdeskError(f"{', '.join(given)}: only with --serial")
     if args.double_scan_window is not None and args.double_scan_window < 0:
         raise LibdeskError("--double-scan-window cannot be negative")
+    _wait_for_database(rt)
     _check_place(rt, at, status, done)
 
     inbox: queue.Queue[tuple[str, Any, float]] = queue.Queue()

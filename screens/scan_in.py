@@ -107,7 +107,8 @@ The log lists this session's scans, newest first, with how to undo a scan by sca
                                   status=app.status if place.is_department else None, done=done)
         except DatabaseUnreachable as exc:
             app.database_unreachable(exc)  # the header turns red; the app tries the server again
-            self._show_error(barcode, UNREACHABLE_REFUSAL, "Nothing was changed: scan it again when the header is green")
+            self._show_error(barcode, UNREACHABLE_REFUSAL,
+                             "Nothing was changed: scan it again when the header is green")
             return False
         except LibdeskError as exc:
             self._show_error(barcode, exc.message)

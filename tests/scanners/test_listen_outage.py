@@ -112,3 +112,22 @@ def _outage_story(station: Station, proxy: CuttableProxy) -> None:
     assert code == 1  # end of input after a refused scan, as `libdesk scan A B C`
     assert err[-1].startswith("libdesk: listen stopped (end of input): 3 scanned, 1 refused")
     assert sum("unreachable" in line for line in err) == 1  # one line per outage, not per retry
+
+
+def test_listen_started_while_the_server_is_away_waits_for_it(seeded_postgres: str) -> None:
+    with proxy_for(seeded_postgres) as proxy:
+        proxy.cut()
+        station = Station(proxy.url(seeded_postgres))
+        try:
+            said = station.stderr_until("unreachable")
+            assert "waiting for it" in said
+            assert station.proc.poll() is None  # waiting, not exited
+            proxy.restore()
+            station.stderr_until("listening on")
+            assert station.scan("W05")["event"] == "scan"
+            code, err = station.finish()
+        finally:
+            if station.proc.poll() is None:
+                station.proc.kill()
+                station.proc.wait()
+    assert code == 0, err
