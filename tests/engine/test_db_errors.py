@@ -184,3 +184,16 @@ def test_postgres_wrong_database_name_is_not_unreachable(postgres_url: str) -> N
     assert "no_such_library" in err.value.message and "\n" not in err.value.message
     assert "refused" in err.value.message
 
+
+
+def test_cli_with_the_server_unreachable_is_one_line_and_exit_1(postgres_url: str) -> None:
+    import subprocess
+    import sys
+
+    url = make_url(postgres_url).set(port=_closed_port()).render_as_string(hide_password=False)
+    done = subprocess.run([sys.executable, "-m", "libdesk.cli", "--db", url, "scan", "W01", "--at", "WID-CIRC"],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 1, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("libdesk: The library database is unreachable")
+    assert "Traceback" not in done.stderr and "internal error" not in done.stderr
