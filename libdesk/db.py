@@ -402,7 +402,10 @@ def _server_answers(url: str) -> bool:
     from sqlalchemy.engine import make_url
 
     try:
-        conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        target = make_url(url).set(drivername="postgresql")
+        if "connect_timeout" not in target.query:  # a server that drops packets must not hang the ping
+            target = target.update_query_dict({"connect_timeout": str(CONNECT_TIMEOUT_S)})
+        conninfo = target.render_as_string(hide_password=False)
         return pq.PGconn.ping(conninfo.encode()) == pq.Ping.OK
     except Exception:  # noqa: BLE001 - a URL libpq cannot read: say unreachable, with the driver's line
         return False
