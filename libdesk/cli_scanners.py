@@ -11,6 +11,10 @@
   either way; the signal handler only sets a flag) and exits 0. A second Ctrl-C while that
   scan is still running interrupts it (rolled back; exit 130, as any interrupted command). End of input (``--stdin``)
   exits 0, or 1 if any read was rejected or refused (as ``libdesk scan A B C``).
+- The database server going away (PostgreSQL) does not stop the station: one line on stderr,
+  each scan meanwhile refused (``kind`` ``unreachable``), the server tried again with backoff
+  (0.5 s doubling to 10 s), one line when it is back; the next scan is applied as usual.
+  A station started while the server is unreachable waits for it the same way.
 - Start-up problems (unknown place, not permitted, a status the department does not have,
   a port that does not exist or is busy) are one line on stderr and exit 1 before anything
   is read. ``--wait`` makes a missing serial port a status line instead, and waits.
@@ -37,12 +41,17 @@ import time
 from dataclasses import asdict, replace
 from typing import TYPE_CHECKING, Any
 
-from libdesk.errors import InvalidInput, LibdeskError, NotPermitted
+from libdesk.errors import DatabaseUnreachable, InvalidInput, LibdeskError, NotPermitted
 
 if TYPE_CHECKING:
     from libdesk.cli import Runtime
     from libdesk.scanners.barcodes import BarcodeRules, ScanEvent
     from libdesk.scanners.double import DoubleScanFilter
+
+UNREACHABLE_REFUSAL = "the library database is unreachable: scan again when this station says it is back"
+"""What a scan gets while the server cannot be reached (the app says: when the header is green)."""
+RECONNECT_FIRST_S = 0.5
+RECONNECT_MAX_S = 10.0
 
 TERMINATORS = ("any", "cr", "lf", "crlf", "none")  # libdesk.scanners.lines.TERMINATORS
 PARITIES = ("none", "even", "odd", "mark", "space")
@@ -128,6 +137,9 @@ class _Station:
         self.done = done
         self.doubles = doubles
         self.applied = self.failed = self.repeats = 0
+        self.unreachable_since: float | None = None
+        self.next_probe: float | None = None
+        self.backoff = 0.0
 
     def handle(self, event: ScanEvent, seen_at: float) -> None:
         from libdesk import scan
@@ -147,6 +159,15 @@ class _Station:
         try:
             result = scan.scan_in(self.rt.db, event.barcode, at=self.at, operator=self.rt.operator,
                                   status=self.status, done=self.done)
+        except DatabaseUnreachable as exc:
+            # The server went away: the station stays up, says so once, refuses this scan and
+            # keeps trying the server (_run calls probe()); the next scan may well go through.
+            self.failed += 1
+            self.doubles.forget(event.barcode)
+            self._went_away(exc)
+            self._line({"event": "error", "barcode": event.barcode, "error": UNREACHABLE_REFUSAL,
+                        "kind": exc.kind}, f"{event.barcode}: error: {UNREACHABLE_REFUSAL}")
+            return
         except LibdeskError as exc:
             self.failed += 1
             self.doubles.forget(event.barcode)  # an error was shown: an immediate rescan is deliberate
@@ -154,7 +175,41 @@ class _Station:
                        f"{event.barcode}: error: {exc.message}")
             return
         self.applied += 1
+        self._came_back()
         self._line({"event": "scan", **result.to_dict()}, f"{result.barcode}: {result.message}")
+
+    # -- the database going away and coming back ---------------------------------------------
+    def _went_away(self, exc: DatabaseUnreachable) -> None:
+        if self.unreachable_since is None:
+            self.unreachable_since = time.monotonic()
+            print(f"libdesk: the library database is unreachable ({exc.reason or exc.message}); scans are "
+                  "refused until it is back, retrying", file=sys.stderr, flush=True)
+        self.backoff = min(self.backoff * 2, RECONNECT_MAX_S) if self.backoff else RECONNECT_FIRST_S
+        self.next_probe = time.monotonic() + self.backoff
+
+    def _came_back(self) -> None:
+        if self.unreachable_since is None:
+            return
+        away = time.monotonic() - self.unreachable_since
+        self.unreachable_since = self.next_probe = None
+        self.backoff = 0.0
+        print(f"libdesk: the library database is back after {away:.0f} s; scanning again", file=sys.stderr,
+              flush=True)
+
+    def probe(self) -> None:
+        """While the database is unreachable: try it (once per backoff step, 0.5 s doubling to
+        10 s), so the station says it is back without waiting for a scan."""
+        from sqlalchemy import text
+
+        try:
+            with self.rt.db.read() as conn:
+                conn.execute(text("SELECT 1"))
+        except DatabaseUnreachable as exc:
+            self._went_away(exc)
+            return
+        except LibdeskError:
+            pass  # the server answers (busy, say): it is reachable again; a scan will tell the rest
+        self._came_back()
 
     def _line(self, data: dict[str, Any], human: str) -> None:
         text = json.dumps(data, ensure_ascii=False, default=str) if self.rt.json else human
@@ -180,6 +235,25 @@ def _check_place(rt: Runtime, at: str, status: str | None, done: bool) -> None:
                                f"{', '.join(wo_type.statuses)}")
 
 
+def _wait_for_database(rt: Runtime) -> None:
+    """A station started while the database server is unreachable (the desk PC came up before
+    the server after a power cut) waits for it, saying so once, instead of exiting; the same
+    backoff as a station that is running. Ctrl-C stops it (exit 130)."""
+    delay = 0.0
+    while True:
+        try:
+            rt.db  # noqa: B018 - opens the database (the Runtime keeps it)
+            if delay:
+                print("libdesk: the library database is reachable again", file=sys.stderr, flush=True)
+            return
+        except DatabaseUnreachable as exc:
+            if not delay:
+                print(f"libdesk: the library database is unreachable ({exc.reason or exc.message}); waiting for "
+                      "it (Ctrl-C to stop)", file=sys.stderr, flush=True)
+            delay = min(delay * 2, RECONNECT_MAX_S) if delay else RECONNECT_FIRST_S
+            time.sleep(delay)
+
+
 def _with_affixes(rules: BarcodeRules, args: argparse.Namespace) -> BarcodeRules:
     changes = {k: getattr(args, k) for k in ("prefix", "suffix") if getattr(args, k) is not None}
     return replace(rules, **changes) if changes else rules
@@ -203,6 +277,7 @@ def cmd_listen(rt: Runtime) -> int:
             raise LibdeskError(f"{', '.join(given)}: only with --serial")
     if args.double_scan_window is not None and args.double_scan_window < 0:
         raise LibdeskError("--double-scan-window cannot be negative")
+    _wait_for_database(rt)
     _check_place(rt, at, status, done)
 
     inbox: queue.Queue[tuple[str, Any, float]] = queue.Queue()
@@ -252,6 +327,11 @@ def _run(source: _StdinSource | _SerialSource, station: _Station, inbox: queue.Q
         deadline = source.deadline()
         if deadline is not None:
             timeout = min(timeout, max(deadline - time.monotonic(), 0.0))
+        if station.next_probe is not None:
+            if station.next_probe <= time.monotonic():
+                station.probe()
+                continue
+            timeout = min(timeout, max(station.next_probe - time.monotonic(), 0.0))
         try:
             kind, payload, seen_at = inbox.get(timeout=timeout)
         except queue.Empty:

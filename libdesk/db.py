@@ -10,6 +10,8 @@ waits on the busy timeout instead.
 from __future__ import annotations
 
 import os
+import sqlite3
+import sys
 import threading
 import time
 import weakref
@@ -23,11 +25,20 @@ from sqlmodel import SQLModel
 
 from libdesk import institution as inst_mod
 from libdesk import writers
-from libdesk.errors import ConfigError
+from libdesk.errors import (
+    ConfigError,
+    DatabaseBusy,
+    DatabaseConflict,
+    DatabaseFull,
+    DatabaseUnreachable,
+    DatabaseUnusable,
+    LibdeskError,
+)
 from libdesk.institution import Institution
 from libdesk.models import SCHEMA_VERSION, Meta, Patron
 
 BUSY_TIMEOUT_MS = 10_000
+CONNECT_TIMEOUT_S = 5
 
 WAL_LIMIT_BYTES = 8 * 1024 * 1024
 """Past this size the background checkpointer restarts the WAL (TRUNCATE) instead of only
@@ -118,7 +129,10 @@ def make_engine(url: str) -> Engine:
                 conn.exec_driver_sql("BEGIN")
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # A server that does not answer (a cut network drops packets) must not hang a scan: libpq
+    # waits forever by default. The URL's own ?connect_timeout= wins.
+    args = {} if "connect_timeout" in url else {"connect_timeout": CONNECT_TIMEOUT_S}
+    return create_engine(url, pool_pre_ping=True, connect_args=args)
 
 
 CHECKPOINT_EVERY_S = 1.0
@@ -159,18 +173,18 @@ class Database:
                 with conn.begin():
                     yield conn
             return
-        with self.engine.connect().execution_options(libdesk_write=True) as conn:
-            with _friendly_db_errors(self.url):
-                with conn.begin():
-                    yield conn
+        # connect() inside: a server that went away fails there (pool_pre_ping finds the dead
+        # pooled connection and the reconnect is refused), and that is a user error too.
+        with _friendly_db_errors(self.url):
+            with self.engine.connect().execution_options(libdesk_write=True) as conn, conn.begin():
+                yield conn
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
         """A read-only transaction."""
-        with self.engine.connect() as conn:
-            with _friendly_db_errors(self.url):
-                with conn.begin():
-                    yield conn
+        with _friendly_db_errors(self.url):
+            with self.engine.connect() as conn, conn.begin():
+                yield conn
 
     def close(self) -> None:
         self._stop.set()
@@ -252,15 +266,155 @@ def _checkpoint_loop(ref: weakref.ReferenceType[Database], stop: threading.Event
 def _friendly_db_errors(url: str) -> Iterator[None]:
     try:
         yield
-    except OperationalError as exc:
-        msg = str(exc.orig) if exc.orig is not None else str(exc)
-        if "locked" in msg or "busy" in msg:
-            raise ConfigError(f"The database is busy (another desk is writing); try again: {describe(url)}") from None
-        if "readonly" in msg or "read-only" in msg:
-            raise ConfigError(f"The database file is read-only: {describe(url)}") from None
-        if "unable to open" in msg:
-            raise ConfigError(f"Cannot open the database file: {describe(url)}") from None
-        raise
+    except (DBAPIError, sqlite3.Error) as exc:
+        friendly = classify_db_error(exc, url)
+        if friendly is None:
+            raise
+        raise friendly from None
+    except Exception as exc:
+        # psycopg's own errors (raised outside SQLAlchemy's wrapping) are classified the same way.
+        if _psycopg_error(exc) is None:
+            raise
+        friendly = classify_db_error(exc, url)
+        if friendly is None:
+            raise
+        raise friendly from None
+
+
+# -- what went wrong, from the driver's error codes --------------------------------------------
+# SQLite: the primary result code (extended code & 0xFF) of sqlite3.Error.sqlite_errorcode.
+# PostgreSQL: the SQLSTATE of psycopg's error; libpq gives none when a connection attempt
+# fails, so a failed connect asks the server with PQping whether it is there at all.
+# Never the wording of the message: "blocked" is not "locked", and servers translate theirs.
+
+def _driver_error(exc: BaseException) -> BaseException:
+    """The DB-API exception behind a SQLAlchemy wrapper (or the exception itself)."""
+    orig = getattr(exc, "orig", None) if isinstance(exc, DBAPIError) else None
+    return orig if orig is not None else exc
+
+
+def _psycopg_error(exc: BaseException) -> BaseException | None:
+    psycopg = sys.modules.get("psycopg")
+    orig = _driver_error(exc)
+    return orig if psycopg is not None and isinstance(orig, psycopg.Error) else None
+
+
+def sqlstate(exc: BaseException) -> str | None:
+    """PostgreSQL's SQLSTATE of a driver error (wrapped by SQLAlchemy or not), else None."""
+    orig = _psycopg_error(exc)
+    return getattr(orig, "sqlstate", None) if orig is not None else None
+
+
+def sqlite_code(exc: BaseException) -> int | None:
+    """SQLite's extended result code of a driver error (wrapped or not), else None."""
+    orig = _driver_error(exc)
+    return getattr(orig, "sqlite_errorcode", None) if isinstance(orig, sqlite3.Error) else None
+
+
+def is_unique_violation(exc: BaseException) -> bool:
+    """A unique constraint refused a row (SQLSTATE 23505, SQLITE_CONSTRAINT_UNIQUE or _PRIMARYKEY)."""
+    code = sqlite_code(exc)
+    if code is not None:
+        return code in (sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
+    return sqlstate(exc) == "23505"
+
+
+def classify_db_error(exc: BaseException, url: str) -> LibdeskError | None:
+    """The user error a database failure means, in one line; None for anything else (a bug,
+    which the caller lets through)."""
+    where = describe(url)
+    code = sqlite_code(exc)
+    if code is not None:
+        return _classify_sqlite(code & 0xFF, where)
+    orig = _psycopg_error(exc)
+    if orig is None:
+        return None
+    state = getattr(orig, "sqlstate", None)
+    if state is not None:
+        return _classify_sqlstate(state, where)
+    psycopg = sys.modules["psycopg"]
+    if not isinstance(orig, (psycopg.OperationalError, psycopg.InterfaceError)):
+        return None
+    pgconn = getattr(orig, "pgconn", None)
+    if pgconn is not None and getattr(pgconn, "server_version", 0) == 0 and _server_answers(url):
+        # The connection was never made, yet the server is there: it refused this login or
+        # database (libpq keeps the server's SQLSTATE to itself; its own line says which).
+        detail = _first_line(orig)
+        return DatabaseUnusable(f"The database server refused the connection ({where}): {detail}")
+    reason = f"{where}: {_first_line(orig)}"
+    return DatabaseUnreachable(f"The library database is unreachable ({reason}); nothing was changed", reason)
+
+
+def _classify_sqlite(primary: int, where: str) -> LibdeskError | None:
+    if primary in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        return DatabaseBusy(f"The database is busy (another desk is writing); nothing was changed, "
+                            f"try again: {where}")
+    if primary == sqlite3.SQLITE_READONLY:
+        return DatabaseUnusable(f"The database file is read-only: {where}")
+    if primary == sqlite3.SQLITE_CANTOPEN:
+        return DatabaseUnusable(f"Cannot open the database file: {where}")
+    if primary == sqlite3.SQLITE_CORRUPT:
+        return DatabaseUnusable(f"The database file is damaged (SQLite found it corrupt); restore it from a "
+                                f"backup: {where}")
+    if primary == sqlite3.SQLITE_NOTADB:
+        return DatabaseUnusable(f"{where}: not a libdesk database (not an SQLite database file at all)")
+    if primary == sqlite3.SQLITE_FULL:
+        return DatabaseFull(f"The disk is full; nothing was changed (free some space): {where}")
+    if primary == sqlite3.SQLITE_IOERR:
+        return DatabaseUnusable(f"Cannot read or write the database file (a disk error): {where}")
+    return None
+
+
+def _classify_sqlstate(state: str, where: str) -> LibdeskError | None:
+    if state == "40P01":
+        return DatabaseConflict("Another desk was changing the same records at the same moment (a deadlock); "
+                                "nothing was changed, try again")
+    if state == "40001":
+        return DatabaseConflict("Another desk changed the same records at the same moment; nothing was "
+                                "changed, try again")
+    if state == "55P03":
+        return DatabaseBusy("Another desk is holding these records (a lock timeout); nothing was changed, "
+                            "try again")
+    if state == "53300":
+        return DatabaseBusy(f"The database server has no free connections (too many desks or programs "
+                            f"connected); nothing was changed, try again in a moment: {where}")
+    if state.startswith("08") or state in ("57P01", "57P02", "57P03"):
+        why = {"57P01": "the server is shutting down", "57P02": "the server restarted after a crash",
+               "57P03": "the server is starting up or shutting down"}.get(state, "the connection failed")
+        return DatabaseUnreachable(f"The library database is unreachable ({where}: {why}); nothing was changed",
+                                   f"{where}: {why}")
+    if state in ("28P01", "28000"):
+        return DatabaseUnusable(f"The database server refused the login ({where}): check the user and password "
+                                "in the database URL")
+    if state == "3D000":
+        return DatabaseUnusable(f"No such database on the server ({where}); create it first (README: Several desks)")
+    if state in ("53100",):
+        return DatabaseFull(f"The database server's disk is full; nothing was changed: {where}")
+    if state in ("25006",):
+        return DatabaseUnusable(f"The database server is read-only (a standby?): {where}")
+    return None
+
+
+def _server_answers(url: str) -> bool:
+    """Whether a PostgreSQL server listens at the URL's host and port (PQping: no login, no
+    database needed; REJECT is a server starting up or shutting down, which is not usable)."""
+    from psycopg import pq
+    from sqlalchemy.engine import make_url
+
+    try:
+        target = make_url(url).set(drivername="postgresql")
+        if "connect_timeout" not in target.query:  # a server that drops packets must not hang the ping
+            target = target.update_query_dict({"connect_timeout": str(CONNECT_TIMEOUT_S)})
+        conninfo = target.render_as_string(hide_password=False)
+        return pq.PGconn.ping(conninfo.encode()) == pq.Ping.OK
+    except Exception:  # noqa: BLE001 - a URL libpq cannot read: say unreachable, with the driver's line
+        return False
+
+
+def _first_line(exc: BaseException) -> str:
+    """The driver's message on one line, for a person (shown, never matched on)."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text.removeprefix("connection failed: ")
 
 
 def _check_sqlite_path(url: str, create: bool) -> None:
@@ -304,7 +458,8 @@ def open_database(path_or_url: str | os.PathLike[str], *, upgrade: bool = True) 
             rows = dict(conn.execute(select(Meta.key, Meta.value)).all())  # type: ignore[call-overload]
     except (OperationalError, DBAPIError) as exc:
         engine.dispose()
-        raise ConfigError(f"{describe(url)}: not a libdesk database ({exc.orig})") from None
+        friendly = classify_db_error(exc, url)  # a server that is down is not "not a libdesk database"
+        raise friendly or ConfigError(f"{describe(url)}: not a libdesk database ({exc.orig})") from None
     if "institution" not in rows:
         engine.dispose()
         raise ConfigError(f"{describe(url)}: not a libdesk database (no institution); run `libdesk init`")

@@ -57,3 +57,44 @@ class ConfigError(LibdeskError):
     """A broken institution or settings file, or an unusable database path."""
 
     kind = "config"
+
+
+# -- the database itself ---------------------------------------------------------------------
+# Raised by libdesk.db.classify_db_error from the driver's error codes (SQLite's extended
+# result code names, PostgreSQL's SQLSTATE), never from the wording of a message.
+
+class DatabaseBusy(LibdeskError):
+    """Another desk holds the lock this action needs for longer than we wait; nothing changed."""
+
+    kind = "busy"
+
+
+class DatabaseConflict(ConcurrentChange):
+    """A deadlock or serialization failure between two desks; this action was rolled back."""
+
+    kind = "concurrent_change"
+
+
+class DatabaseFull(LibdeskError):
+    """The disk (or the server's disk) is full; nothing changed."""
+
+    kind = "disk_full"
+
+
+class DatabaseUnusable(ConfigError):
+    """The database is there but cannot be used: read-only, damaged, not a database, wrong
+    password, no such database on the server."""
+
+    kind = "config"
+
+
+class DatabaseUnreachable(ConfigError):
+    """The database server cannot be reached (down, restarting, network cut); nothing changed,
+    and a desk that waits and tries again carries on."""
+
+    kind = "unreachable"
+
+    def __init__(self, message: str, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason
+        """Where and why, without the advice ("host:port/db: connection refused")."""

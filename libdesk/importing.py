@@ -10,15 +10,17 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sqlite3
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from libdesk import clock, fastpath
 from libdesk.core import action, event_t, item_t
-from libdesk.db import Database, bulk_item_insert
+from libdesk.db import Database, bulk_item_insert, is_unique_violation
 from libdesk.errors import InvalidInput
 from libdesk.models import ACQUISITION, Patron
 
@@ -135,32 +137,51 @@ def insert_items(db: Database, records: list[dict[str, Any]], *, operator: str, 
     few seconds).
 
     Raises:
-        InvalidInput: a barcode already exists (nothing is written).
+        InvalidInput: a barcode already exists (nothing is written), also when another desk
+        imported it while this import ran.
     """
-    if db.engine.dialect.name == "sqlite" and fastpath.ENABLED:
-        _insert_items_staged(db, records, operator=operator, source=source, progress=progress, lines=lines)
-        return
-    with action(db, operator) as ctx:
-        existing: set[str] = set()
-        for chunk in _chunks(sorted(r["barcode"] for r in records), 500):
-            existing.update(ctx.conn.execute(select(item_t.c.barcode).where(item_t.c.barcode.in_(chunk))).scalars())
-        if existing:
-            raise _exists(records, existing, source, lines)
-        stmt = insert(item_t)
-        with bulk_item_insert(ctx.conn):
-            for chunk in _chunks(records, BATCH):
-                ctx.conn.execute(stmt, chunk)
-                if progress is not None:
-                    progress(len(chunk))
-        ctx.event("import_items", message=f"{len(records)} items from {Path(source).name}",
-                  after={"source": source, "count": len(records)})
+    try:
+        if db.engine.dialect.name == "sqlite" and fastpath.ENABLED:
+            _insert_items_staged(db, records, operator=operator, source=source, progress=progress, lines=lines)
+            return
+        with action(db, operator) as ctx:
+            existing = _existing_barcodes(ctx.conn, records)
+            if existing:
+                raise _exists(records, existing, source, lines)
+            stmt = insert(item_t)
+            with bulk_item_insert(ctx.conn):
+                for chunk in _chunks(records, BATCH):
+                    ctx.conn.execute(stmt, chunk)
+                    if progress is not None:
+                        progress(len(chunk))
+            ctx.event("import_items", message=f"{len(records)} items from {Path(source).name}",
+                      after={"source": source, "count": len(records)})
+    except (IntegrityError, sqlite3.IntegrityError) as exc:
+        # On PostgreSQL two imports of the same new barcodes both pass the check above (neither
+        # sees the other's uncommitted rows); the second then waits on the barcode's unique
+        # index and fails when the first commits. Ours rolled back whole; say which barcode.
+        if not is_unique_violation(exc):
+            raise
+        with db.read() as conn:
+            existing = _existing_barcodes(conn, records)
+        if not existing:
+            raise
+        raise _exists(records, existing, source, lines, meanwhile=True) from None
+
+
+def _existing_barcodes(conn: Any, records: list[dict[str, Any]]) -> set[str]:
+    existing: set[str] = set()
+    for chunk in _chunks(sorted(r["barcode"] for r in records), 500):
+        existing.update(conn.execute(select(item_t.c.barcode).where(item_t.c.barcode.in_(chunk))).scalars())
+    return existing
 
 
 def _exists(records: list[dict[str, Any]], existing: set[str], source: str,
-            lines: dict[str, int] | None) -> InvalidInput:
+            lines: dict[str, int] | None, *, meanwhile: bool = False) -> InvalidInput:
     first = next(r for r in records if r["barcode"] in existing)
     where = f"line {lines[first['barcode']]}, column barcode: " if lines else ""
-    return InvalidInput(f"{source}: {where}barcode {first['barcode']!r} already exists "
+    when = " (another desk imported it a moment ago)" if meanwhile else ""
+    return InvalidInput(f"{source}: {where}barcode {first['barcode']!r} already exists{when} "
                         f"({len(existing)} existing barcode(s) in all); nothing imported")
 
 

@@ -78,7 +78,7 @@ from libdesk import borrowing
 from libdesk import clock as engine_clock
 from libdesk.config import Settings, save_settings
 from libdesk.db import Database
-from libdesk.errors import ConfigError, LibdeskError, NotPermitted
+from libdesk.errors import ConfigError, DatabaseUnreachable, LibdeskError, NotPermitted
 from libdesk.institution import Place
 from libdesk.scanners.barcodes import Rejected, Scan, ScanEvent
 from libdesk.scanners.double import DoubleScanFilter, Repeat
@@ -96,6 +96,13 @@ Clock = Callable[[], datetime]
 """Where the app reads the time it shows (the engine's clock unless a test gives another)."""
 
 SERIAL_PORT_ENV = "LIBDESK_SERIAL_PORT"
+DATABASE_CHECK_EVERY_S = 30.0
+"""A database server is asked this often whether it is there, so the header turns red before
+the next scan finds out (SQLite files are not asked)."""
+RECONNECT_FIRST_S = 0.5
+RECONNECT_MAX_S = 10.0
+"""While the server is unreachable it is asked again after 0.5 s, doubling up to 10 s (as
+``libdesk listen`` does)."""
 """An environment variable that sets (or overrides) the ``[serial] port`` setting."""
 
 
@@ -268,6 +275,9 @@ class LibdeskApp(App[int], inherit_bindings=False):
     """The task slot of the header (borrowing general messages and the like)."""
     database: reactive[str] = reactive("")
     """The database as the header shows it (the SQLite file or the PostgreSQL host)."""
+    database_state: reactive[str] = reactive("ok")
+    """The database slot's colour: ok (as always), unreachable (red: scans are refused), back
+    (green: it was unreachable this session and answers again)."""
 
     def __init__(self, db: Database, settings: Settings, *, clock: Clock | None = None) -> None:
         super().__init__()
@@ -310,6 +320,10 @@ class LibdeskApp(App[int], inherit_bindings=False):
         self.double_scans = DoubleScanFilter(self.wedge_settings.double_scan_window)
         """The double-scan window (S4), in front of every screen's scan handler."""
         self._wedge_timer: Timer | None = None
+        self.database_check_every = DATABASE_CHECK_EVERY_S
+        """Seconds between checks that a database server is there (0: none); SQLite is not checked."""
+        self._database_retry = 0.0
+        self._database_timer: Timer | None = None
 
     def _scanner_settings(self, settings: Settings) -> tuple[WedgeSettings, SerialSettings | None]:
         """The ``[wedge]`` and ``[serial]`` tables, validated; a bad one is noted (and said once
@@ -360,6 +374,8 @@ class LibdeskApp(App[int], inherit_bindings=False):
         rules = self.db.institution.sign_in
         if rules.required and rules.idle_minutes:
             self.set_interval(15, self._sign_out_when_idle)
+        if self.database_check_every and self.db.engine.dialect.name != "sqlite":
+            self.set_interval(self.database_check_every, self.check_database, name="database check")
         if self.operator not in self.db.institution.operators:
             self.notify(f"Unknown operator {self.operator!r} in the settings file: choose who is working",
                         severity="error")
@@ -690,6 +706,49 @@ class LibdeskApp(App[int], inherit_bindings=False):
         return not isinstance(screen, ModalScreen) or isinstance(screen, NoticePopup) \
             or getattr(screen, "handle_scan", None) is not None
 
+    # -- the database server going away --------------------------------------------------------
+    def database_unreachable(self, exc: DatabaseUnreachable) -> None:
+        """A scan or a check found the server gone: the header's DB slot turns red, and the
+        server is tried again with backoff (0.5 s doubling to 10 s) until it answers."""
+        if self.database_state != "unreachable":
+            self.database_state = "unreachable"
+            self.notify(f"{exc.message}. Scans are refused until the header's DB is green again.",
+                        title="Database unreachable", severity="error")
+        self._database_retry = min(self._database_retry * 2, RECONNECT_MAX_S) if self._database_retry else \
+            RECONNECT_FIRST_S
+        if self._database_timer is not None:
+            self._database_timer.stop()
+        self._database_timer = self.set_timer(self._database_retry, self.check_database, name="database retry")
+
+    def database_reachable(self) -> None:
+        """A transaction went through: if the server was gone, it is back (green)."""
+        if self.database_state != "unreachable":
+            return
+        self.database_state = "back"
+        self._database_retry = 0.0
+        if self._database_timer is not None:
+            self._database_timer.stop()
+            self._database_timer = None
+        self.notify("The library database answers again: scan on.", title="Database back", severity="information")
+
+    def check_database(self) -> None:
+        """Ask the server, off the event loop (a cut network may take the connect timeout)."""
+        self.run_worker(self._check_database, thread=True, exclusive=True, group="database-check",
+                        exit_on_error=False)
+
+    def _check_database(self) -> None:
+        from sqlalchemy import text
+
+        try:
+            with self.db.read() as conn:
+                conn.execute(text("SELECT 1"))
+        except DatabaseUnreachable as exc:
+            self.call_from_thread(self.database_unreachable, exc)
+            return
+        except LibdeskError:
+            pass  # it answers (busy, say): reachable
+        self.call_from_thread(self.database_reachable)
+
     # -- scanners: serial ----------------------------------------------------------------------
     def _start_serial(self) -> None:
         cfg = self.serial_settings
@@ -806,6 +865,10 @@ class LibdeskApp(App[int], inherit_bindings=False):
             return True
         if handler(barcode) is False:
             self.double_scans.forget(barcode)
+            if self.db.engine.dialect.name != "sqlite" and self.database_state != "unreachable":
+                # Any screen's refused scan may have been the server going away: ask it now,
+                # so the header turns red at once, whichever screen took the scan.
+                self.check_database()
         return True
 
     def _say_repeat(self, screen: Screen[Any], repeat: Repeat) -> None:

@@ -38,6 +38,9 @@ if TYPE_CHECKING:  # the app imports the screens; the screens only need its type
     from libdesk.scanners.double import Repeat
     from screens.app import LibdeskApp
 
+UNREACHABLE_REFUSAL = "The library database is unreachable: scan again when the header is green"
+"""What a scan gets while the database server cannot be reached (nothing was changed)."""
+
 
 class DeskCommand(NamedTuple):
     """A command-palette entry, named in desk words."""

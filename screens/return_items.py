@@ -26,8 +26,8 @@ from textual.widgets import DataTable, Footer, Label, Static
 from libdesk import circulation, workorders
 from libdesk.core import Result
 from libdesk.db import Database
-from libdesk.errors import LibdeskError
-from screens.base import DeskCommand, DeskScreen, NoticePopup
+from libdesk.errors import DatabaseUnreachable, LibdeskError
+from screens.base import UNREACHABLE_REFUSAL, DeskCommand, DeskScreen, NoticePopup
 from screens.widgets import DeskHeader, ResultBanner, ScanField
 from screens.widgets.result_banner import OUTCOME_CLASSES, describe_result, outcome_of
 from screens.work_order import WorkOrderDialog, WorkOrderForm
@@ -152,9 +152,14 @@ opens **Work Order** for it: type, managing department, note, and *Do not pick f
             return
         try:
             result = circulation.return_item(self.db, barcode, at=app.currently_at, operator=app.operator)
+        except DatabaseUnreachable as exc:
+            app.database_unreachable(exc)  # the header turns red; the app tries the server again
+            self.banner.show_error(UNREACHABLE_REFUSAL, barcode)
+            return
         except LibdeskError as exc:
             self.banner.show_error(exc.message, barcode)
             return
+        app.database_reachable()
         self.banner.show_result(result, self.db.institution)
         self._add_row(result)
         if request_waits(result):

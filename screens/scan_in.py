@@ -26,9 +26,9 @@ from textual.widgets import Footer, Label
 from libdesk import scan
 from libdesk.core import Result
 from libdesk.db import Database
-from libdesk.errors import LibdeskError
+from libdesk.errors import DatabaseUnreachable, LibdeskError
 from libdesk.scanners.double import Repeat
-from screens.base import DeskCommand, DeskScreen
+from screens.base import UNREACHABLE_REFUSAL, DeskCommand, DeskScreen
 from screens.widgets import DeskHeader, LogEntry, ResultBanner, ScanField, ScanLog
 from screens.widgets.result_banner import describe_result, outcome_of
 
@@ -105,9 +105,15 @@ The log lists this session's scans, newest first, with how to undo a scan by sca
         try:
             result = scan.scan_in(self.db, barcode, at=place.code, operator=app.operator,
                                   status=app.status if place.is_department else None, done=done)
+        except DatabaseUnreachable as exc:
+            app.database_unreachable(exc)  # the header turns red; the app tries the server again
+            self._show_error(barcode, UNREACHABLE_REFUSAL,
+                             "Nothing was changed: scan it again when the header is green")
+            return False
         except LibdeskError as exc:
             self._show_error(barcode, exc.message)
             return False
+        app.database_reachable()
         self.banner.show_result(result, self.db.institution)
         self._log(result, self._undo_hint(result, done, place.is_department))
         return True

@@ -6,6 +6,9 @@ It reads the app's reactives and repaints when they change (as Textual's own ``H
 narrow one, never cutting a part in half. Clicking the operator or Currently At opens the
 chooser for it.
 
+The database slot turns red while the database server cannot be reached (the app's
+``database_state``, class ``-database-unreachable``) and green once it answers again.
+
 The scanner slot is coloured by the serial scanner's state (the app's ``scanner_state``): the
 header carries a class ``-scanner-<state>`` (connected, connecting, waiting, error, stopped,
 keyboard) and the slot the component class ``desk-header--scanner``, so the stylesheet says
@@ -23,16 +26,19 @@ from textual.markup import escape
 from textual.widget import Widget
 
 SEPARATOR = " │ "
-WATCHED = ("operator", "currently_at", "database", "scanner_status", "scanner_state", "task_count")
+WATCHED = ("operator", "currently_at", "database", "database_state", "scanner_status", "scanner_state", "task_count")
 """The app reactives the header shows."""
 SCANNER_STATES = ("keyboard", "connecting", "connected", "waiting", "error", "stopped")
 """The states of the scanner slot, each a class ``-scanner-<state>`` on the header."""
+DATABASE_STATES = ("unreachable", "back")
+"""The database slot's states with a colour (red, green), a class ``-database-<state>``; the
+usual state, ``ok``, has none (the slot looks as it always did)."""
 
 
 class DeskHeader(Widget):
     """Operator, Currently At, database, scanner status and task count."""
 
-    COMPONENT_CLASSES: ClassVar[set[str]] = {"desk-header--scanner"}
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"desk-header--scanner", "desk-header--database"}
 
     DEFAULT_CSS = """
     DeskHeader {
@@ -46,6 +52,8 @@ class DeskHeader(Widget):
         &.-scanner-waiting > .desk-header--scanner { color: $text-warning; text-style: bold; }
         &.-scanner-error > .desk-header--scanner { color: $text-error; text-style: bold; }
         &.-scanner-stopped > .desk-header--scanner { color: $text-muted; }
+        &.-database-unreachable > .desk-header--database { color: $text-error; text-style: bold; }
+        &.-database-back > .desk-header--database { color: $text-success; }
     }
     """
 
@@ -63,6 +71,9 @@ class DeskHeader(Widget):
         state = str(getattr(self.app, "scanner_state", "keyboard"))
         for known in SCANNER_STATES:
             self.set_class(known == state, f"-scanner-{known}")
+        database = str(getattr(self.app, "database_state", "ok"))
+        for known in DATABASE_STATES:
+            self.set_class(known == database, f"-database-{known}")
 
     def _parts(self) -> list[tuple[Content, int]]:
         """Each part and its width in cells."""
@@ -82,7 +93,13 @@ class DeskHeader(Widget):
             parts.append(("Currently At [b $text-warning][@click=app.choose_place]not set: F10[/][/]",
                           "Currently At not set: F10"))
         database = str(getattr(app, "database", ""))
-        parts.append((f"DB {escape(database)}", f"DB {database}"))
+        db_state = str(getattr(app, "database_state", "ok"))
+        if db_state == "ok":
+            parts.append((f"DB {escape(database)}", f"DB {database}"))
+        else:
+            shown = f"{database}: unreachable" if db_state == "unreachable" else database
+            style = self.get_visual_style("desk-header--database", partial=True)
+            parts.append((Content.assemble("DB ", (shown, style)), f"DB {shown}"))
         scanner = str(getattr(app, "scanner_status", ""))
         if getattr(app, "scanner_state", "keyboard") == "keyboard":
             parts.append((f"Scanner {escape(scanner)}", f"Scanner {scanner}"))
