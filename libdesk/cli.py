@@ -932,6 +932,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         rt = Runtime(args)
         if func is None:
+            from libdesk.cli_scanners import wait_for_database
+
+            wait_for_database(rt)  # the desk app too waits for a server that is not up yet
             return cmd_app(rt)
         return int(func(rt))
     except LibdeskError as exc:

@@ -235,9 +235,10 @@ def _check_place(rt: Runtime, at: str, status: str | None, done: bool) -> None:
                                f"{', '.join(wo_type.statuses)}")
 
 
-def _wait_for_database(rt: Runtime) -> None:
-    """A station started while the database server is unreachable (the desk PC came up before
-    the server after a power cut) waits for it, saying so once, instead of exiting; the same
+def wait_for_database(rt: Runtime) -> None:
+    """A station (``listen``, or the desk app) started while the database server is
+    unreachable (the desk PC came up before the server after a power cut) waits for it,
+    saying so once, instead of exiting; the same
     backoff as a station that is running. Ctrl-C stops it (exit 130)."""
     delay = 0.0
     while True:
@@ -277,7 +278,7 @@ def cmd_listen(rt: Runtime) -> int:
             raise LibdeskError(f"{', '.join(given)}: only with --serial")
     if args.double_scan_window is not None and args.double_scan_window < 0:
         raise LibdeskError("--double-scan-window cannot be negative")
-    _wait_for_database(rt)
+    wait_for_database(rt)
     _check_place(rt, at, status, done)
 
     inbox: queue.Queue[tuple[str, Any, float]] = queue.Queue()

@@ -131,3 +131,21 @@ def test_listen_started_while_the_server_is_away_waits_for_it(seeded_postgres: s
                 station.proc.kill()
                 station.proc.wait()
     assert code == 0, err
+
+
+def test_the_desk_app_started_while_the_server_is_away_waits_for_it(seeded_postgres: str) -> None:
+    """Bare ``libdesk`` (the app) on a desk PC that came up before the server: it says so and
+    waits, rather than exiting; the app opens once the server answers."""
+    with proxy_for(seeded_postgres) as proxy:
+        proxy.cut()
+        proc = subprocess.Popen([*LIBDESK, "--db", proxy.url(seeded_postgres)], stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            assert proc.stderr is not None
+            line = proc.stderr.readline().decode()
+            assert "unreachable" in line and "waiting for it" in line
+            time.sleep(1.0)
+            assert proc.poll() is None  # still waiting, not exited
+        finally:
+            proc.kill()
+            proc.wait()
