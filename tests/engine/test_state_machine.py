@@ -469,10 +469,12 @@ class LibdeskMachine(RuleBasedStateMachine):
             assert (after["loan_patron"], after["loan_due"]) == (before["loan_patron"], before["loan_due"]), after
         if in_hand and before["process_type"] is None and not queue_before:
             # W11 in hand ("Do not pick from shelf"): In Transit to the department at once, or
-            # straight into its work order when placed at the department itself.
-            if at == dept_code:
-                assert (after["process_type"], after["department"], req["step"]) == (WORK_ORDER, at, IN_PROCESS), (
-                    after, req)
+            # straight into its work order when placed at the department itself, or for a
+            # remote-storage item (seed 000: nothing goes to remote storage; In Process).
+            location = self.inst.locations.get(before["location"])
+            if at == dept_code or (location is not None and location.remote_storage):
+                assert (after["process_type"], after["department"], req["step"]) == (WORK_ORDER, dept_code,
+                                                                                     IN_PROCESS), (after, req)
             else:
                 assert (after["process_type"], after["transit_to"], req["step"]) == (TRANSIT, dept_code,
                                                                                      TRANSIT_ITEM), (after, req)
