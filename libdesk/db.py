@@ -10,6 +10,7 @@ waits on the busy timeout instead.
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
 import weakref
 from collections.abc import Iterator
@@ -17,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event, insert, select, update
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import ArgumentError, DatabaseError, DBAPIError, NoSuchModuleError, OperationalError
 from sqlmodel import SQLModel
 
 from libdesk import institution as inst_mod
@@ -26,6 +27,11 @@ from libdesk.institution import Institution
 from libdesk.models import SCHEMA_VERSION, Meta, Patron
 
 BUSY_TIMEOUT_MS = 10_000
+APPLICATION_ID = 0x4C44534B
+"""``PRAGMA application_id`` of a libdesk SQLite file ("LDSK"), set when it is created: with
+it, and the meta table for files made before it, libdesk tells its own files from others'."""
+SQLITE_MAGIC = b"SQLite format 3\x00"
+URL_SCHEMES = ("sqlite", "postgresql")
 
 
 def database_url(path_or_url: str | os.PathLike[str]) -> str:
@@ -47,6 +53,27 @@ def describe(url: str) -> str:
 
 
 def make_engine(url: str) -> Engine:
+    """The engine for ``url`` (SQLite gets its pragmas on every connection).
+
+    Raises:
+        ConfigError: not a SQLite or PostgreSQL URL, or its driver is not installed.
+    """
+    scheme = url.split("://", 1)[0].lower()
+    if scheme.split("+", 1)[0] not in URL_SCHEMES:
+        raise ConfigError(f"{describe(url)}: not a database libdesk can use (give a file path, sqlite:///PATH "
+                          "or postgresql+psycopg://USER@HOST/DATABASE)")
+    try:
+        return _make_engine(url)
+    except (NoSuchModuleError, ModuleNotFoundError, ImportError) as exc:
+        name = getattr(exc, "name", None) or scheme
+        raise ConfigError(f"{describe(url)}: the database driver {name!r} is not installed (libdesk speaks to "
+                          "PostgreSQL through psycopg 3: pip install 'libdesk[postgres]' and use a "
+                          "postgresql+psycopg:// URL)") from None
+    except (ArgumentError, ValueError) as exc:
+        raise ConfigError(f"{describe(url)}: not a valid database URL ({str(exc).splitlines()[0]})") from None
+
+
+def _make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
 
@@ -161,7 +188,30 @@ def _friendly_db_errors(url: str) -> Iterator[None]:
             raise ConfigError(f"The database file is read-only: {describe(url)}") from None
         if "unable to open" in msg:
             raise ConfigError(f"Cannot open the database file: {describe(url)}") from None
+        storage = _storage_error(url, msg)
+        if storage is not None:
+            raise storage from None
         raise
+    except (DatabaseError, sqlite3.DatabaseError) as exc:
+        # A full disk or a damaged file (also from the raw sqlite3 fast path): one line that
+        # says what to do, never the statement and its parameters.
+        orig = getattr(exc, "orig", None) or exc
+        storage = _storage_error(url, str(orig))
+        if storage is None:
+            raise
+        raise storage from None
+
+
+def _storage_error(url: str, msg: str) -> ConfigError | None:
+    """The user error for a storage failure SQLite reports, or None for anything else."""
+    if "disk is full" in msg or "database or disk is full" in msg:
+        return ConfigError(f"The disk is full: nothing was written; free some space and try again: {describe(url)}")
+    if "disk I/O error" in msg:
+        return ConfigError(f"The database file could not be written (disk I/O error: is the disk full or failing?); "
+                           f"nothing was written: {describe(url)}")
+    if "malformed" in msg or "file is not a database" in msg:
+        return ConfigError(f"{describe(url)}: the database file is damaged ({msg}); restore it from a backup")
+    return None
 
 
 def _check_sqlite_path(url: str, create: bool) -> None:
@@ -190,6 +240,59 @@ def _check_sqlite_path(url: str, create: bool) -> None:
         raise ConfigError(f"{parent}: the folder is not writable, so the database cannot be created there")
 
 
+def _check_identity(url: str, *, create: bool) -> None:
+    """Is the SQLite file at ``url`` libdesk's? Asked before any engine opens it, because the
+    engine's first connection sets ``journal_mode=WAL``, which rewrites another program's file.
+    Reads the header, then (for files made before the application id) ``sqlite_master`` and
+    the meta table through a read-only connection; never writes to the file.
+
+    ``create`` (init) also accepts a missing or 0-byte file and an SQLite file with no tables;
+    open needs libdesk's own file.
+
+    Raises:
+        ConfigError: an empty file (open), not an SQLite file, another program's database,
+        a damaged file.
+    """
+    if not url.startswith("sqlite:///"):
+        return
+    path = Path(url[len("sqlite:///"):])
+    if not path.is_file():
+        return  # missing: _check_sqlite_path has said what to do
+    try:
+        with open(path, "rb") as fh:
+            header = fh.read(100)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the database file: {exc.strerror}") from None
+    if not header and not Path(f"{path}-wal").exists():
+        if create:
+            return
+        raise ConfigError(f"{path}: an empty file, not a libdesk database; run `libdesk init` to set it up")
+    if not header.startswith(SQLITE_MAGIC) or len(header) < 100:
+        raise ConfigError(f"{path}: not a libdesk database (not an SQLite file); libdesk leaves it as it is")
+    app_id = int.from_bytes(header[68:72], "big")
+    if app_id == APPLICATION_ID:
+        return
+    if app_id != 0:
+        raise ConfigError(f"{path}: another program's database (application id {app_id:#x}); "
+                          "libdesk leaves it as it is")
+    try:
+        con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+        try:
+            tables = {name for (name,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            app_id = con.execute("PRAGMA application_id").fetchone()[0]  # a WAL not yet checkpointed
+            libdesk = "meta" in tables and con.execute(
+                "SELECT count(*) FROM meta WHERE key IN ('schema_version', 'institution')").fetchone()[0] > 0
+        finally:
+            con.close()
+    except sqlite3.DatabaseError as exc:
+        raise ConfigError(f"{path}: the database file is damaged or not a database ({exc}); "
+                          "libdesk leaves it as it is") from None
+    if app_id == APPLICATION_ID or libdesk or (create and not tables):
+        return
+    raise ConfigError(f"{path}: another program's database (it has tables but no libdesk meta table); "
+                      "libdesk leaves it as it is")
+
+
 def open_database(path_or_url: str | os.PathLike[str]) -> Database:
     """Open an existing libdesk database.
 
@@ -198,6 +301,7 @@ def open_database(path_or_url: str | os.PathLike[str]) -> Database:
     """
     url = database_url(path_or_url)
     _check_sqlite_path(url, create=False)
+    _check_identity(url, create=False)
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
@@ -225,6 +329,7 @@ def create_database(path_or_url: str | os.PathLike[str], institution: Institutio
     """
     url = database_url(path_or_url)
     _check_sqlite_path(url, create=True)
+    _check_identity(url, create=True)
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
@@ -232,6 +337,10 @@ def create_database(path_or_url: str | os.PathLike[str], institution: Institutio
         if existing:
             engine.dispose()
             raise ConfigError(f"{describe(url)}: already set up; remove it first or use another --db")
+        if engine.dialect.name == "sqlite":
+            # Marked libdesk's first, so that a set-up cut short can be run again (see _check_identity).
+            with engine.connect().execution_options(libdesk_write=True) as conn, conn.begin():
+                conn.exec_driver_sql(f"PRAGMA application_id={APPLICATION_ID}")
         SQLModel.metadata.create_all(engine)
         _create_extras(engine)
         with engine.connect().execution_options(libdesk_write=True) as conn, conn.begin():
