@@ -722,6 +722,17 @@ def format_item(item: dict[str, Any]) -> str:
 
 # -- parser ------------------------------------------------------------------------------------
 
+def _count(text: str) -> int:
+    """A --limit: a whole number from 1 to 100,000 (a larger one overflowed SQLite's integer)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= 100_000:
+        raise argparse.ArgumentTypeError(f"{text} is out of range (1 to 100000)")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = _global_options()
     parser = argparse.ArgumentParser(
@@ -756,7 +767,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("search", cmd_search, "Physical Items search: barcode, barcode prefix (ending in *) or words")
     p.add_argument("query", nargs="+")
-    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--limit", type=_count, default=50)
 
     p = add("public", cmd_public, "what the patron catalogue shows for an item")
     p.add_argument("barcode")
@@ -849,7 +860,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("inprocess", cmd_inprocess, "Manage In Process Items: the department's list, bulk Change Status and Done")
     inprocess_filters(p)
-    p.add_argument("--limit", type=int, default=200)
+    p.add_argument("--limit", type=_count, default=200)
     ip_sub = p.add_subparsers(dest="inprocess_command", metavar="change-status|done")
     for name, help_text in (("change-status", "change the status of the given items (or --all matching)"),
                             ("done", "mark the given items (or --all matching) Done")):
@@ -872,7 +883,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("monitor", cmd_monitor, "Monitor Requests & Item Processes, with facet counts")
     monitor_filters(p)
-    p.add_argument("--limit", type=int, default=200)
+    p.add_argument("--limit", type=_count, default=200)
 
     p = add("export", lambda rt: 0, "export a list (inprocess, monitor, search) to CSV or XLSX, exactly as shown")
     ex_sub = p.add_subparsers(dest="list", metavar="inprocess|monitor|search", required=True)
@@ -926,8 +937,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    raw = list(sys.argv[1:] if argv is None else argv)
+    for arg in raw:
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:  # a byte that is not UTF-8 arrives as a lone surrogate
+            shown = arg.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            print(f"libdesk: argument '{shown}' is not UTF-8 text", file=sys.stderr)
+            return Exit.USER_ERROR
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(raw)
     func = getattr(args, "func", None)
     try:
         rt = Runtime(args)

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event, insert, select
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 from sqlmodel import SQLModel
 
 from libdesk import institution as inst_mod
@@ -66,10 +66,19 @@ def is_retryable_conflict(exc: BaseException | None) -> bool:
         exc = exc.__cause__ or exc.__context__
     return False
 
+APPLICATION_ID = 0x4C44534B
+"""``PRAGMA application_id`` of a libdesk SQLite file ("LDSK"), set when it is created: with
+it, and the meta table for files made before it, libdesk tells its own files from others'."""
+SQLITE_MAGIC = b"SQLite format 3\x00"
+URL_SCHEMES = ("sqlite", "postgresql")
+
 
 def database_url(path_or_url: str | os.PathLike[str]) -> str:
     """A SQLAlchemy URL for a file path or a URL given as is."""
     text = os.fspath(path_or_url)
+    for plain in ("postgresql://", "postgres://"):
+        if text.startswith(plain):  # the form psql and most tools use: libdesk's driver is psycopg 3
+            return "postgresql+psycopg://" + text[len(plain):]
     if "://" in text:
         return text
     return f"sqlite:///{Path(text).expanduser().resolve()}"
@@ -86,6 +95,27 @@ def describe(url: str) -> str:
 
 
 def make_engine(url: str) -> Engine:
+    """The engine for ``url`` (SQLite gets its pragmas on every connection).
+
+    Raises:
+        ConfigError: not a SQLite or PostgreSQL URL, or its driver is not installed.
+    """
+    scheme = url.split("://", 1)[0].lower()
+    if scheme.split("+", 1)[0] not in URL_SCHEMES:
+        raise ConfigError(f"{describe(url)}: not a database libdesk can use (give a file path, sqlite:///PATH "
+                          "or postgresql+psycopg://USER@HOST/DATABASE)")
+    try:
+        return _make_engine(url)
+    except (NoSuchModuleError, ModuleNotFoundError, ImportError) as exc:
+        name = getattr(exc, "name", None) or scheme
+        raise ConfigError(f"{describe(url)}: the database driver {name!r} is not installed (libdesk speaks to "
+                          "PostgreSQL through psycopg 3: pip install 'libdesk[postgres]' and use a "
+                          "postgresql+psycopg:// URL)") from None
+    except (ArgumentError, ValueError) as exc:
+        raise ConfigError(f"{describe(url)}: not a valid database URL ({str(exc).splitlines()[0]})") from None
+
+
+def _make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
 
@@ -443,6 +473,59 @@ def _check_sqlite_path(url: str, create: bool) -> None:
         raise ConfigError(f"{parent}: the folder is not writable, so the database cannot be created there")
 
 
+def _check_identity(url: str, *, create: bool) -> None:
+    """Is the SQLite file at ``url`` libdesk's? Asked before any engine opens it, because the
+    engine's first connection sets ``journal_mode=WAL``, which rewrites another program's file.
+    Reads the header, then (for files made before the application id) ``sqlite_master`` and
+    the meta table through a read-only connection; never writes to the file.
+
+    ``create`` (init) also accepts a missing or 0-byte file and an SQLite file with no tables;
+    open needs libdesk's own file.
+
+    Raises:
+        ConfigError: an empty file (open), not an SQLite file, another program's database,
+        a damaged file.
+    """
+    if not url.startswith("sqlite:///"):
+        return
+    path = Path(url[len("sqlite:///"):])
+    if not path.is_file():
+        return  # missing: _check_sqlite_path has said what to do
+    try:
+        with open(path, "rb") as fh:
+            header = fh.read(100)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the database file: {exc.strerror}") from None
+    if not header and not Path(f"{path}-wal").exists():
+        if create:
+            return
+        raise ConfigError(f"{path}: an empty file, not a libdesk database; run `libdesk init` to set it up")
+    if not header.startswith(SQLITE_MAGIC) or len(header) < 100:
+        raise ConfigError(f"{path}: not a libdesk database (not an SQLite file); libdesk leaves it as it is")
+    app_id = int.from_bytes(header[68:72], "big")
+    if app_id == APPLICATION_ID:
+        return
+    if app_id != 0:
+        raise ConfigError(f"{path}: another program's database (application id {app_id:#x}); "
+                          "libdesk leaves it as it is")
+    try:
+        con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+        try:
+            tables = {name for (name,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            app_id = con.execute("PRAGMA application_id").fetchone()[0]  # a WAL not yet checkpointed
+            libdesk = "meta" in tables and con.execute(
+                "SELECT count(*) FROM meta WHERE key IN ('schema_version', 'institution')").fetchone()[0] > 0
+        finally:
+            con.close()
+    except sqlite3.DatabaseError as exc:
+        raise ConfigError(f"{path}: the database file is damaged or not a database ({exc}); "
+                          "libdesk leaves it as it is") from None
+    if app_id == APPLICATION_ID or libdesk or (create and not tables):
+        return
+    raise ConfigError(f"{path}: another program's database (it has tables but no libdesk meta table); "
+                      "libdesk leaves it as it is")
+
+
 def open_database(path_or_url: str | os.PathLike[str], *, upgrade: bool = True) -> Database:
     """Open an existing libdesk database, bringing an older schema up to date first (unless
     ``upgrade`` is False: ``libdesk db current`` only looks).
@@ -452,6 +535,7 @@ def open_database(path_or_url: str | os.PathLike[str], *, upgrade: bool = True) 
     """
     url = database_url(path_or_url)
     _check_sqlite_path(url, create=False)
+    _check_identity(url, create=False)
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
@@ -491,6 +575,7 @@ def create_database(path_or_url: str | os.PathLike[str], institution: Institutio
     """
     url = database_url(path_or_url)
     _check_sqlite_path(url, create=True)
+    _check_identity(url, create=True)
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
@@ -503,6 +588,9 @@ def create_database(path_or_url: str | os.PathLike[str], institution: Institutio
         # One transaction: a desk killed mid-way leaves no half-made database (DDL is
         # transactional on both engines), and the new database is stamped at the head.
         with engine.connect().execution_options(libdesk_write=True) as conn, conn.begin():
+            if engine.dialect.name == "sqlite":
+                # Marked libdesk's (see _check_identity), in the same transaction as the schema.
+                conn.exec_driver_sql(f"PRAGMA application_id={APPLICATION_ID}")
             SQLModel.metadata.create_all(conn)
             create_extras(conn)
             migrations.stamp_new(conn)

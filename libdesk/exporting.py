@@ -27,7 +27,11 @@ Columns = Sequence[tuple[str, str]]
 
 def inert(value: str) -> str:
     """A text cell a spreadsheet will not evaluate."""
-    return "'" + value if value.startswith(FORMULA_PREFIXES) else value
+    # Spreadsheets skip leading blanks before a formula, and a leading tab or CR is itself a
+    # known injection vector (OWASP CSV injection).
+    if value.startswith(("\t", "\r")) or value.lstrip(" \t\r\n").startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
 
 
 def _cell_text(value: Any) -> str:

@@ -447,10 +447,13 @@ class _Builder:
             raise self.fail("sign_in.max_failures", "must be at least 1")
         return SignIn(required=self.get(raw, "required", "sign_in", bool, True), **bounded)
 
-    def _positive(self, entry: dict[str, Any], key: str, where: str, default: int) -> int:
+    def _positive(self, entry: dict[str, Any], key: str, where: str, default: int, most: int = 3650) -> int:
+        # Bounded: a day count far past ten years overflowed date arithmetic on every scan.
         value = self.get(entry, key, where, int, default)
         if value < 0:
             raise self.fail(f"{where}.{key}", "must not be negative")
+        if value > most:
+            raise self.fail(f"{where}.{key}", f"{value} is too large (at most {most})")
         return value
 
     def _library_ref(self, entry: dict[str, Any], where: str, libraries: dict[str, Library]) -> str:
@@ -465,7 +468,7 @@ class _Builder:
             raise self.fail("patrons", "must be a table")
         out: dict[str, PatronSeed] = {}
         prefix = self.get(raw, "generate_prefix", "patrons", str, "P")
-        count = self._positive(raw, "generate_count", "patrons", 0)
+        count = self._positive(raw, "generate_count", "patrons", 0, most=100_000)
         for n in range(1, count + 1):
             pid = f"{prefix}{n:04d}"
             out[pid] = PatronSeed(pid, f"Patron {n}")
@@ -474,6 +477,8 @@ class _Builder:
             raise self.fail("patrons.list", "must be an array of tables ([[patrons.list]])")
         for i, entry in enumerate(entries):
             where = f"patrons.list[{i}]"
+            if not isinstance(entry, dict):
+                raise self.fail(where, f"must be a table, not {type(entry).__name__}")
             pid = self.get(entry, "id", where, str)
             self.unique(out, pid, f"{where}.id", "patron")
             out[pid] = PatronSeed(pid, self.get(entry, "name", where, str, pid), self.get(entry, "pseudo", where, bool, False))

@@ -90,7 +90,12 @@ def public_view(db: Database, barcode: str) -> dict[str, Any]:
 
 def prefix_upper_bound(prefix: str) -> str:
     """The smallest string greater than every string starting with ``prefix``."""
-    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    # U+10FFFF has no successor: drop it and bump the character before (an all-U+10FFFF
+    # prefix has no upper bound below every string; the largest code point stands in).
+    stripped = prefix.rstrip("\U0010ffff")
+    if not stripped:
+        return prefix + "\U0010ffff"
+    return stripped[:-1] + chr(ord(stripped[-1]) + 1)
 
 
 SEARCH_COLUMNS = [

@@ -9,6 +9,7 @@ system's ``lp`` when there is one, else the slip is saved as a text file.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -75,10 +76,18 @@ def print_slip(text: str, barcode: str, *, printer: str | None = None, to_file: 
         if proc.returncode != 0:
             raise ConfigError(f"The printer refused the slip: {proc.stderr.strip() or proc.returncode}")
         return f"sent to the printer{f' {printer}' if printer else ''}"
-    path = to_file or config.data_dir() / "slips" / f"{barcode}-{clock.now():%Y%m%d-%H%M%S}.txt"
+    path = to_file or config.data_dir() / "slips" / f"{safe_file_name(barcode)}-{clock.now():%Y%m%d-%H%M%S}.txt"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot save the slip: {exc.strerror}") from None
     return f"saved to {path}"
+
+
+def safe_file_name(text: str) -> str:
+    """A file name made from data (a barcode): only letters, digits, ``.``, ``_`` and ``-``,
+    no leading dot and at most 64 characters, so it can never name a folder or leave the
+    slips folder (``../../x`` becomes ``.._.._x`` then ``_.._x``)."""
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", text)[:64].lstrip(".")
+    return name or "slip"

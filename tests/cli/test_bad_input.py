@@ -233,6 +233,17 @@ CASES = [
          expect=["ro"], untouched=["ro"]),
     Case("read-only db file (scan)", ["scan", "WID-0001", "--at", "WID-CIRC"], prepare=_read_only_db,
          expect=["desk.db"]),
+    # issue 14: inputs that ended in "internal error", and files that are not libdesk's
+    Case("db URL of an unknown scheme", ["--db", "foo://bar", "item", "show", "WID-0001"], expect=["foo://bar"]),
+    Case("db URL whose driver is missing", ["--db", "postgresql+pg8000://u@h/db", "item", "show", "WID-0001"],
+         expect=["pg8000"]),
+    Case("init over a file that is not SQLite", ["--db", "{dir}/notes.txt", "init"],
+         files={"notes.txt": "shopping list\n"}, expect=["notes.txt"], untouched=["notes.txt"]),
+    Case("open a 0-byte file", ["--db", "{dir}/empty.db", "item", "show", "WID-0001"],
+         files={"empty.db": b""}, expect=["empty.db"], untouched=["empty.db"]),
+    Case("argument that is not UTF-8", ["item", "show", "\udcff"], expect=["UTF-8"]),
+    Case("usage: --limit out of range", ["search", "x", "--limit", "100000000000000000000"], exit=2,
+         expect=["--limit"]),
     # the settings file
     Case("settings: invalid TOML", ["scan", "WID-0001", "--at", "WID-CIRC"],
          files={"home/settings.toml": 'operator = "circ\ncurrently_at = "WID-CIRC"\n'},
