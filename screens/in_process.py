@@ -52,6 +52,7 @@ from screens.item_dialogs import (
 from screens.list_base import ListScreen
 from screens.widgets import DeskHeader
 from screens.widgets.result_line import ResultLine
+from screens.work_order import WorkOrderDialog, WorkOrderForm
 
 PAGE = 200
 """Rows read at a time (STYLE.md section 6: a page of 200-500 rows in a DataTable)."""
@@ -140,6 +141,7 @@ class InProcessScreen(ListScreen):
         Binding("f8", "bulk_done", "Done", id="inprocess-done"),
         Binding("f9", "bulk_change_status", "Status", id="inprocess-change-status"),
         Binding("space", "toggle_row", "Select row", show=False, id="inprocess-select"),
+        Binding("ctrl+w", "bulk_work_order", "Work Order", show=False, id="inprocess-work-order"),
         Binding("ctrl+b", "select_all", "Select all matching", show=False, id="inprocess-select-all"),
         Binding("ctrl+s", "export", "Export", show=False, id="inprocess-export"),
         Binding("ctrl+t", "row_action('history')", "History", show=False, id="inprocess-history"),
@@ -484,19 +486,30 @@ The list loads 200 rows at a time; moving to the end loads the next 200.
                           note="Every move is recorded in each item's history.", id="choose-bulk-status")
         self.app.push_screen(chooser, lambda status: self._start_bulk("status", status) if status else None)
 
-    def _start_bulk(self, kind: str, status: str | None) -> None:
+    def action_bulk_work_order(self) -> None:
+        """ctrl+w: a work order (its type, managing department, note) for every selected item,
+        each in its own transaction (seed 000: "more efficient ways to do this using sets")."""
+        if not self._bulk_ready():
+            return
+        count = self.selection_count
+        self.app.push_screen(
+            WorkOrderDialog(self.db.institution, f"{count:,} selected item{'s' if count != 1 else ''}", in_hand=True),
+            lambda form: self._start_bulk("work_order", None, form) if form is not None else None)
+
+    def _start_bulk(self, kind: str, status: str | None, form: WorkOrderForm | None = None) -> None:
         flt = self.filter
         dept = self.department
         if flt is None or dept is None:
             return
         barcodes = None if self.all_matching else sorted(self.selected)
-        self._begin_work("Done" if kind == "done" else f"Change Status to {status}", self.selection_count)
-        self._bulk(kind, dept, status, barcodes, flt, frozenset(self.excluded), self.desk.operator)
+        what = {"done": "Done", "work_order": "Work Order"}.get(kind, f"Change Status to {status}")
+        self._begin_work(what, self.selection_count)
+        self._bulk(kind, dept, status, barcodes, flt, frozenset(self.excluded), self.desk.operator, form)
 
     @work(thread=True, exclusive=True, group="in-process-bulk", exit_on_error=False,
           description="Manage In Process Items: bulk action")
     def _bulk(self, kind: str, dept: str, status: str | None, barcodes: list[str] | None, flt: InProcessFilter,
-              excluded: frozenset[str], operator: str) -> None:
+              excluded: frozenset[str], operator: str, form: WorkOrderForm | None = None) -> None:
         try:
             if barcodes is None:
                 barcodes = [b for b in queries.inprocess_barcodes(self.db, flt) if b not in excluded]
@@ -511,6 +524,10 @@ The list loads 200 rows at a time; moving to the end loads the next 200.
             self.post_message(self.WorkProgress(0, total))
             if kind == "done":
                 result = workorders.bulk_done(self.db, dept, barcodes, operator=operator, progress=progress)
+            elif kind == "work_order" and form is not None:
+                result = workorders.place_work_orders(self.db, barcodes, form.work_order_type, form.department,
+                                                      operator=operator, note=form.note, in_hand=form.in_hand,
+                                                      at=dept, progress=progress)
             else:
                 result = workorders.bulk_change_status(self.db, dept, status or "", barcodes, operator=operator,
                                                        progress=progress)
@@ -699,6 +716,8 @@ The list loads 200 rows at a time; moving to the end loads the next 200.
     def desk_commands(self) -> Iterable[DeskCommand]:
         yield DeskCommand("Done for the selected items", "Complete their work orders; grouped result (F8)",
                           self.action_bulk_done)
+        yield DeskCommand("Work Order for the selected items", "Their type, managing department and note; "
+                          "each item its own transaction (ctrl+w)", self.action_bulk_work_order)
         yield DeskCommand("Change Status of the selected items", "Move them to another status (F9)",
                           self.action_bulk_change_status)
         yield DeskCommand("Select all matching items", "Every item the search and filters match (ctrl+b)",

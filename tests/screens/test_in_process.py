@@ -106,6 +106,31 @@ async def test_bulk_done_of_selected_rows_gives_the_grouped_result(list_db) -> N
         assert screen.selection_count == 0 and not screen.has_class("-working")
 
 
+async def test_a_work_order_for_the_selected_rows_each_in_its_own_transaction(list_db) -> None:
+    """Seed 000 ("using sets"): ctrl+w on ticked rows asks the type and department once; each
+    item gets its work-order request, and the result groups where they go next."""
+    from screens.work_order import WorkOrderDialog
+
+    app = list_app(list_db)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _open(pilot)
+        await _select(pilot, screen, "W03", "W04")
+        await pilot.press("ctrl+w")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, WorkOrderDialog) and "2 selected items" in dialog.barcode
+        dialog.query_one("#type", Select).value = "TS"
+        await pilot.pause()
+        dialog.query_one("#department", Select).value = "ITS625"
+        dialog.query_one("#note", Input).value = "recatalog after repair"
+        dialog.action_submit()
+        await settle(pilot)
+        assert screen.result_line.text.startswith("Technical Services work order for ITS@625: 2 → ")
+        for code in ("W03", "W04"):
+            req = queries.item_show(app.db, code)["requests"][-1]
+            assert (req["department"], req["note"]) == ("ITS625", "recatalog after repair")
+
+
 async def test_bulk_done_with_nothing_selected_is_refused(list_db) -> None:
     """F8 without a selection says how to select; nothing changes."""
     app = list_app(list_db)
