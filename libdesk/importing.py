@@ -10,7 +10,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import sqlite3
+import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -30,15 +32,39 @@ PATRON_COLUMNS = ("id", "name")
 BATCH = 5_000
 
 
-def _rows(path: Path, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> Iterator[tuple[int, dict[str, str]]]:
+MAX_IMPORT_BYTES = 1024 * 1024 * 1024
+"""Larger than any catalogue export a desk loads (1M items is about 100 MB of CSV)."""
+
+
+def read_text_file(path: str | Path, *, what: str, max_bytes: int) -> str:
+    """A person's text file, whole: a regular file (never a device or FIFO, which could feed
+    bytes forever), at most ``max_bytes``, UTF-8 (a BOM allowed). Used for CSV imports and
+    barcode lists.
+
+    Raises:
+        InvalidInput: missing or unreadable, not a regular file, too large, not UTF-8 (the
+            line, and the CSV column when a header names it).
+    """
+    path = Path(path)
     try:
-        raw = path.read_bytes()
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            raise InvalidInput(f"{path}: not a regular file")
+        if info.st_size > max_bytes:
+            raise InvalidInput(f"{path}: {info.st_size} bytes is too large for {what} "
+                               f"(at most {max_bytes // (1024 * 1024)} MB)")
+        with open(path, "rb") as fh:
+            raw = fh.read(max_bytes + 1)
     except OSError as exc:
-        raise InvalidInput(f"{path}: cannot read: {exc.strerror}") from None
+        raise InvalidInput(f"{path}: cannot read {what}: {exc.strerror}") from None
     try:
-        text = raw.decode("utf-8-sig")
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InvalidInput(f"{path}: {_where_bytes_break(raw, exc.start)}: not UTF-8 text") from None
+
+
+def _rows(path: Path, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> Iterator[tuple[int, dict[str, str]]]:
+    text = read_text_file(path, what="the file", max_bytes=MAX_IMPORT_BYTES)
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader)

@@ -69,24 +69,10 @@ def read_barcode_file(path: str) -> list[str]:
     """
     import csv
     import io
-    import os
-    import stat
 
-    try:
-        info = os.stat(path)
-        if not stat.S_ISREG(info.st_mode):
-            raise InvalidInput(f"{path}: not a regular file")
-        if info.st_size > MAX_BARCODE_FILE:
-            raise InvalidInput(f"{path}: {info.st_size} bytes is too large for a barcode list "
-                               f"(at most {MAX_BARCODE_FILE // (1024 * 1024)} MB)")
-        with open(path, "rb") as fh:
-            raw = fh.read(MAX_BARCODE_FILE + 1)
-    except OSError as exc:
-        raise InvalidInput(f"{path}: cannot read the barcode list: {exc.strerror}") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InvalidInput(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    from libdesk.importing import read_text_file  # loaded only for a barcode list
+
+    text = read_text_file(path, what="the barcode list", max_bytes=MAX_BARCODE_FILE)
     lines = text.splitlines()
     first = lines[0] if lines else ""
     rows: list[tuple[int, str]]

@@ -114,3 +114,17 @@ def test_an_import_prepares_its_rows_outside_the_write_lock(sqlite_db, tmp_path)
     with pytest.raises(InvalidInput, match="'S00001' already exists"):
         importing.import_items(db, again, operator="admin")
     assert db_fingerprint(db) == before
+
+
+def test_an_import_from_a_device_or_a_fifo_is_refused_without_reading_it(db, tmp_path):
+    """Issue 14: ``import items /dev/zero`` grew to 8 GB; a device or a FIFO could feed bytes
+    forever. Only regular files are read, and nothing changes."""
+    import os
+
+    before = db_fingerprint(db)
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    for path in ("/dev/zero", fifo, tmp_path):
+        with pytest.raises(InvalidInput, match="not a regular file"):
+            importing.import_items(db, path, operator="admin")
+    assert db_fingerprint(db) == before
