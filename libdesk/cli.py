@@ -739,6 +739,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="libdesk", parents=[common],
         description="Library desk workstation: Scan In, Return, work orders, requests. "
                     "With no command, opens the desk app.")
+    from libdesk import __version__
+
+    parser.add_argument("--version", action="version", version=f"libdesk {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def add(name: str, func: Callable[[Runtime], int], help_text: str, **kw: Any) -> argparse.ArgumentParser:
