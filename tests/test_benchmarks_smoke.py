@@ -53,3 +53,24 @@ def test_desks_benchmark_runs_at_quick_size(tmp_path):
     assert results["import_while_scanning"]["import"]["rows"] == 300
     assert sorted(results["desks"]) == ["1", "2"] and results["wal"]["scans"] > 0
     assert "a. bulk Done" in proc.stdout
+
+
+def test_app_latency_startup_runs(tmp_path):
+    """benchmarks/app_latency.py's start-up half (issue 12 item 4): the real command and the
+    minimal app both reach a drawn screen on a pseudo-terminal and quit on ctrl+q."""
+    from libdesk import demo, institution
+    from libdesk.db import create_database
+
+    db_path = tmp_path / "demo.db"
+    db = create_database(str(db_path), institution.load_file(institution.demo_path()))
+    demo.load_demo(db)
+    db.close()
+    out = tmp_path / "app.json"
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "app_latency.py"), "--startup-only",
+                           "--startups", "1", "--db", str(db_path), "--out", str(out)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    results = json.loads(out.read_text())
+    assert results["startup_ratio"] > 0
+    assert set(results["startup_s"]) == {"libdesk", "minimal"}
+    assert "start-up ratio" in proc.stdout
