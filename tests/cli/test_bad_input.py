@@ -112,27 +112,32 @@ def _replace(old: str, new: str, count: int = 1) -> str:
     return text.replace(old, new, count)
 
 
+def _unwritable(path: Path, mode: int) -> str | None:
+    """Make ``path`` unwritable for this user: file modes, or, for root (whom modes do not
+    stop), the immutable attribute (``chattr +i``; _run_case lifts it again). A reason to skip
+    only where neither works."""
+    path.chmod(mode)
+    if os.geteuid() != 0:
+        return None
+    if subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode == 0:
+        return None
+    return "neither file modes nor chattr +i stop this user (root without CAP_LINUX_IMMUTABLE)"
+
+
+def _writable_again(path: Path) -> None:
+    if os.geteuid() == 0:
+        subprocess.run(["chattr", "-i", str(path)], capture_output=True)
+    path.chmod(0o755 if path.is_dir() else 0o644)
+
+
 def _read_only_folder(folder: Path) -> str | None:
     ro = folder / "ro"
     ro.mkdir()
-    ro.chmod(0o555)
-    probe = ro / "probe"
-    try:
-        probe.write_text("x")
-    except OSError:
-        return None
-    probe.unlink()
-    return "file modes do not stop this user (root): the folder is writable anyway"
+    return _unwritable(ro, 0o555)
 
 
 def _read_only_db(folder: Path) -> str | None:
-    (folder / "desk.db").chmod(0o444)
-    try:
-        with open(folder / "desk.db", "r+b"):
-            pass
-    except OSError:
-        return None
-    return "file modes do not stop this user (root): the database is writable anyway"
+    return _unwritable(folder / "desk.db", 0o444)
 
 
 def _csv(*rows: str) -> str:
@@ -305,18 +310,20 @@ def _run_case(case: Case, folder: Path, base_db: Path) -> Outcome:
             path.write_bytes(content)
         else:
             path.write_text(content, encoding="utf-8")
-    skipped = case.prepare(folder) if case.prepare else None
-    before = {name: tree(folder / name) for name in case.untouched}
-    proc = None
-    if skipped is None:
-        args = [a.format(db=db, dir=folder) for a in case.args]
-        if not any(a == "--db" for a in args):
-            args = ["--db", str(db), *args]
-        proc = run_libdesk(args, folder / "home")
-    after = {name: tree(folder / name) for name in case.untouched}
-    for path in (folder / "ro", db):  # let the tmp dir be cleaned up
-        if path.exists():
-            path.chmod(0o755 if path.is_dir() else 0o644)
+    try:
+        skipped = case.prepare(folder) if case.prepare else None
+        before = {name: tree(folder / name) for name in case.untouched}
+        proc = None
+        if skipped is None:
+            args = [a.format(db=db, dir=folder) for a in case.args]
+            if not any(a == "--db" for a in args):
+                args = ["--db", str(db), *args]
+            proc = run_libdesk(args, folder / "home")
+        after = {name: tree(folder / name) for name in case.untouched}
+    finally:
+        for path in (folder / "ro", db):  # let the tmp dir be cleaned up
+            if path.exists():
+                _writable_again(path)
     return Outcome(proc, skipped, folder, before, after, fingerprint(db))
 
 

@@ -10,7 +10,6 @@ fast-path/SQLAlchemy parametrisation tests). ``LIBDESK_HOME`` is already a tempo
 from __future__ import annotations
 
 import asyncio
-import inspect
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -52,17 +51,6 @@ def scanner_burst(app: LibdeskApp, barcode: str) -> None:
         app.post_message(event)
         stamp += SCANNER_GAP
     app._test_scanner_clock = stamp  # type: ignore[attr-defined]
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
-    """Run ``async def`` tests (Pilot needs an event loop) with asyncio.run: the project has no
-    async pytest plugin, and one loop per test is all these tests need."""
-    if not inspect.iscoroutinefunction(pyfuncitem.obj):
-        return None
-    args = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
-    asyncio.run(pyfuncitem.obj(**args))
-    return True
 
 
 @pytest.fixture
