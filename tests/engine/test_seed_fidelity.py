@@ -160,6 +160,20 @@ def test_W11_work_orders_for_a_set_of_items_each_in_its_own_transaction(db):
     assert db_fingerprint(db) == before
 
 
+def test_W11_all_matching_a_search_is_every_item_it_matches_not_only_the_first_page(db):
+    """Physical Items' "all matching" (a set for a bulk work order): every barcode the search
+    matches, by prefix or words, beyond the page the search shows; an exact barcode is itself."""
+    assert queries.search_barcodes(db, "W0*") == [f"W0{n}" for n in range(1, 10)]
+    assert queries.search_count(db, "W0*") == 9
+    assert len(queries.search(db, "W*", limit=5)) == 5
+    every_w = queries.search_barcodes(db, "W*")
+    assert len(every_w) == queries.search_count(db, "W*") > 5 and every_w == sorted(every_w)
+    assert queries.search_barcodes(db, "W01") == ["W01"] and queries.search_count(db, "W01") == 1
+    words = queries.search_barcodes(db, "Title of")
+    assert len(words) == queries.search_count(db, "Title of") >= len(every_w)
+    assert queries.search_barcodes(db, "nosuchword") == [] and queries.search_count(db, "nosuchword") == 0
+
+
 def test_a_barcode_list_is_lines_or_a_csv_with_a_barcode_column(tmp_path):
     import pytest
 
