@@ -14,9 +14,9 @@ their events are named ``partner_*`` with the partner in the message):
 | Locate in Process | ``locate``: rota formed / no partner | Ready to be Sent / Cancelled by Staff (patron notified) |
 | Locate in Process | ``cancel`` | Locate Failed |
 | Locate in Process, Locate Failed | ``complete`` (staff clean-up) | Request Completed |
-| Ready to be Sent | ``send`` | Request Sent to Partner (first rota member) |
+| Ready to be Sent | ``send`` | Request Sent to Partner (the rota member it waits for) |
 | Ready to be Sent | ``cancel`` | Cancelled by Patron / by Staff |
-| Request Sent to Partner | ``partner_reject`` / ``partner_expire`` | Request Sent to Partner (next member); exhausted: Rejected by Partner / Expired |
+| Request Sent to Partner | ``partner_reject`` / ``partner_expire`` | Request Sent to Partner (next member); Ready to be Sent (the next member takes requests by hand); exhausted: Rejected by Partner / Expired |
 | Request Sent to Partner | ``partner_ship`` | Shipped Physically |
 | Request Sent to Partner | ``cancel`` | Waiting for Cancel Response |
 | Waiting for Cancel Response | ``partner_reject`` / ``partner_expire`` | Cancelled by Patron / by Staff (the cancel completes) |
@@ -164,7 +164,28 @@ def current_partner(b: dict[str, Any]) -> str | None:
     """The partner now holding the request (the lender once it ships), or None."""
     index = b["current_partner"]
     rota = rota_of(b)
+    if b.get("status") == READY_TO_BE_SENT:
+        return None  # waiting to be sent by hand (pending_partner): no partner has it yet
     return rota[index] if index is not None and 0 <= index < len(rota) else None
+
+
+def pending_index(b: dict[str, Any]) -> int:
+    """The rota member a Ready to be Sent request waits to be sent to: the first one, or the
+    one the rota passed on to when that partner takes requests by hand."""
+    return b["current_partner"] if b["current_partner"] is not None else 0
+
+
+def pending_partner(b: dict[str, Any]) -> str | None:
+    """The partner a Ready to be Sent request waits to be sent to (None: any other status)."""
+    rota = rota_of(b)
+    index = pending_index(b)
+    return rota[index] if b["status"] == READY_TO_BE_SENT and 0 <= index < len(rota) else None
+
+
+def by_hand(inst: Institution, code: str) -> str:
+    """What staff must do for a partner that takes requests by hand (``sends_automatically =
+    false``): the request waits in Ready to be Sent until they send it and record Send."""
+    return f"{partner_label(inst, code)} takes requests by hand: send it to them (by e-mail), then record Send"
 
 
 def partner_label(inst: Institution, code: str | None) -> str:
@@ -387,24 +408,27 @@ def _locate(ctx: Ctx, b: dict[str, Any]) -> str:
         # Seed 004: Ready to be Sent is where a request waits when the send cannot happen by
         # itself; this partner takes requests by hand.
         return (f"Borrowing request {b['id']} for patron {b['patron']}: Ready to be Sent (rota {', '.join(rota)}); "
-                f"{partner_label(ctx.inst, rota[0])} takes requests by hand: send it to them, then record Send")
+                f"{by_hand(ctx.inst, rota[0])}")
     # Seed 004: "it is automatically supposed to go to the first library in the rota" (B2/B3).
     return (f"Borrowing request {b['id']} for patron {b['patron']}: {_send(ctx, b)} (rota {', '.join(rota)}; "
             f"answer due in {ctx.inst.partner_timeout(rota[0])} days)")
 
 
 def _send(ctx: Ctx, b: dict[str, Any]) -> str:
-    """Send the request to the first partner of its rota (in the caller's transaction)."""
-    first = rota_of(b)[0]
-    _update(ctx, b, "sent", f"sent to {partner_label(ctx.inst, first)}", status=REQUEST_SENT, current_partner=0,
-            sent_at=ctx.now)
-    return f"Request Sent to Partner {partner_label(ctx.inst, first)}"
+    """Send a Ready to be Sent request to the partner it waits for (in the caller's
+    transaction): the first of its rota, or the one the rota passed on to."""
+    index = pending_index(b)
+    partner = rota_of(b)[index]
+    _update(ctx, b, "sent", f"sent to {partner_label(ctx.inst, partner)}", status=REQUEST_SENT,
+            current_partner=index, sent_at=ctx.now)
+    return f"Request Sent to Partner {partner_label(ctx.inst, partner)}"
 
 
 # -- the partner's side (B3) ----------------------------------------------------------------------------
 
 def send(db: Database, borrowing_id: int, *, operator: str, at: str | None = None) -> Result:
-    """Send a Ready to be Sent request to the first partner of its rota (B3).
+    """Send a Ready to be Sent request to the partner it waits for (B3): the first of its rota,
+    or the one a rejection or a timeout passed it on to.
 
     Raises:
         NotFound, NotPermitted, WrongState (not Ready to be Sent).
@@ -413,8 +437,9 @@ def send(db: Database, borrowing_id: int, *, operator: str, at: str | None = Non
         _staff(ctx)
         b = _load(ctx, borrowing_id)
         _require(ctx, b, "send", READY_TO_BE_SENT)
+        partner = rota_of(b)[pending_index(b)]
         _send(ctx, b)
-        return _result(ctx, b, f"Borrowing request {borrowing_id} sent to {partner_label(ctx.inst, rota_of(b)[0])}")
+        return _result(ctx, b, f"Borrowing request {borrowing_id} sent to {partner_label(ctx.inst, partner)}")
 
 
 def _next_partner(ctx: Ctx, b: dict[str, Any], what: str, exhausted: str, reason: str = "") -> str:
@@ -423,6 +448,15 @@ def _next_partner(ctx: Ctx, b: dict[str, Any], what: str, exhausted: str, reason
     rota = rota_of(b)
     index = b["current_partner"] + 1
     verb = ("rejected the request" if what == "rejected" else "let the request expire") + reason
+    following = ctx.inst.partners.get(rota[index]) if index < len(rota) else None
+    if following is not None and not following.sends_automatically:
+        # Seed 004: Ready to be Sent is where a request waits when the send cannot happen by
+        # itself, after a rejection as after the locate: this partner takes requests by hand.
+        _update(ctx, b, f"partner_{what}", _partner_says(
+                    ctx, partner, f"{verb}; next is {rota[index]}, who takes requests by hand: Ready to be Sent"),
+                current_partner=index, status=READY_TO_BE_SENT)
+        return (f"{partner_label(ctx.inst, partner)} {verb}: borrowing request {b['id']} is Ready to be Sent to the "
+                f"next partner; {by_hand(ctx.inst, rota[index])}")
     if index < len(rota):
         _update(ctx, b, f"partner_{what}", _partner_says(ctx, partner, f"{verb}; sent on to {rota[index]}"),
                 current_partner=index, sent_at=ctx.now, status=REQUEST_SENT)
@@ -511,8 +545,8 @@ def tick(db: Database) -> dict[str, Any]:
             if due is None or due > now:
                 continue
         else:
-            rota = rota_of(row)
-            first = db.institution.partners.get(rota[0]) if rota else None
+            waits_for = pending_partner(row)
+            first = db.institution.partners.get(waits_for) if waits_for is not None else None
             if first is None or not first.sends_automatically:
                 continue
         try:
@@ -1071,9 +1105,9 @@ def _view(conn: Connection, inst: Institution, b: dict[str, Any]) -> dict[str, A
         "pickup": b["pickup"],
         "rota": rota,
         "current_partner": partner,
-        "current_partner_index": b["current_partner"],
+        "current_partner_index": b["current_partner"] if partner is not None else None,
         "current_partner_name": inst.partners[partner].name if partner in inst.partners else None,
-        "next_partner": rota[0] if b["status"] == READY_TO_BE_SENT and rota else None,
+        "next_partner": pending_partner(b),
         "cancel_by": b["cancel_by"],
         "item_barcode": b["item_barcode"],
         "item_removed": b["item_removed_at"] is not None,
@@ -1114,7 +1148,7 @@ LIST_COLUMNS = [
 
 def _row(b: dict[str, Any], today: Any, messages: int = 0) -> dict[str, Any]:
     rota = rota_of(b)
-    partner = current_partner(b) or (rota[0] if rota else None)
+    partner = current_partner(b) or pending_partner(b) or (rota[0] if rota else None)
     return {"id": b["id"], "status": b["status"], "status_name": status_name(b["status"]), "patron": b["patron"],
             "title": b["title"], "partner": partner, "pickup": b["pickup"], "since": _plain(b["status_at"]),
             "days": (today - b["status_at"].date()).days, "item_barcode": b["item_barcode"],

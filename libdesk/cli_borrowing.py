@@ -53,6 +53,8 @@ def _emit_result(rt: Runtime, result: Any) -> int:
 def format_request(b: dict[str, Any]) -> str:
     """``borrowing show`` for a person."""
     rota = " → ".join(f"[{c}]" if c == b["current_partner"] else c for c in b["rota"]) or "(none yet)"
+    if b.get("next_partner"):
+        rota += f" (to be sent to {b['next_partner']})"
     lines = [
         f"Borrowing request {b['id']} — {b['status_name']} (since {b['status_at']})",
         f"  {b['title']}" + (f" / {b['author']}" if b["author"] else "")

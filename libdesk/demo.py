@@ -311,13 +311,19 @@ def load_borrowing_demo(db: Database, at: Callable[[int], None], patrons: list[s
     rs.cancel(db, i, by="patron", operator=op)
     at(17)
     rs.partner_reject(db, i, operator=op)
+    # The next two pass on to Brown, last in the rota, who takes requests by hand: each waits in
+    # Ready to be Sent until staff e-mail it to Brown and record Send, that same day.
     i = new(15)                                                 # Rejected by Partner: the rota exhausted
     for days in (13, 11, 9):
         at(days)
+        if rs.show(db, i)["status"] == rs.READY_TO_BE_SENT:
+            rs.send(db, i, operator=op)
         rs.partner_reject(db, i, operator=op, reason="non-circulating")
     i = new(16)                                                 # Expired: the last partner never answered
     for days, step in ((14, rs.partner_reject), (12, rs.partner_reject), (5, rs.partner_expire)):
         at(days)
+        if rs.show(db, i)["status"] == rs.READY_TO_BE_SENT:
+            rs.send(db, i, operator=op)
         step(db, i, operator=op)
     shipped(7, rejected_first=True)                             # Shipped Physically (by the second partner)
     i = shipped(9)                                              # Shipped Physically, with a message

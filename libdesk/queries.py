@@ -250,6 +250,43 @@ def search(db: Database, query: str, limit: int = 50) -> list[dict[str, Any]]:
     return out
 
 
+def _search_matches(db: Database, text: str) -> Any:
+    """What :func:`search` matches when ``text`` is not an exact barcode: a prefix range or words."""
+    return barcode_or_words(db, text) if text.endswith("*") and len(text) > 1 else words_condition(db, text)
+
+
+def search_barcodes(db: Database, query: str) -> list[str]:
+    """The barcodes of every item the search matches, not only the page :func:`search` shows
+    (a bulk action on "all matching" in Physical Items), in barcode order.
+
+    Raises:
+        InvalidInput: an empty query.
+    """
+    text = query.strip()
+    if not text:
+        raise InvalidInput("Empty search")
+    with db.read() as conn:
+        if conn.execute(select(item_t.c.id).where(item_t.c.barcode == text)).first() is not None:
+            return [text]
+        return list(conn.execute(select(item_t.c.barcode).where(_search_matches(db, text))
+                                 .order_by(barcode_key(db))).scalars())
+
+
+def search_count(db: Database, query: str) -> int:
+    """How many items the search matches in all (:func:`search` shows the first ``limit``).
+
+    Raises:
+        InvalidInput: an empty query.
+    """
+    text = query.strip()
+    if not text:
+        raise InvalidInput("Empty search")
+    with db.read() as conn:
+        if conn.execute(select(item_t.c.id).where(item_t.c.barcode == text)).first() is not None:
+            return 1
+        return int(conn.execute(select(func.count()).select_from(item_t).where(_search_matches(db, text))).scalar_one())
+
+
 def overview(db: Database) -> dict[str, Any]:
     """Counts by process, and example commands that work on this database."""
     with db.read() as conn:

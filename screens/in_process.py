@@ -20,7 +20,7 @@ department, expiry, and overdue items marked. Changing Currently At updates the 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -42,6 +42,7 @@ from libdesk.db import Database
 from libdesk.errors import LibdeskError
 from libdesk.queries import INPROCESS_COLUMNS, InProcessFilter
 from screens.base import DeskCommand
+from screens.bulk_list import BUSY, BulkListScreen, Job
 from screens.choosers import Chooser
 from screens.item_dialogs import (
     ConfirmDialog,
@@ -49,10 +50,8 @@ from screens.item_dialogs import (
     ItemEditorDialog,
     PromptDialog,
 )
-from screens.list_base import ListScreen
 from screens.widgets import DeskHeader
 from screens.widgets.result_line import ResultLine
-from screens.work_order import WorkOrderDialog, WorkOrderForm
 
 PAGE = 200
 """Rows read at a time (STYLE.md section 6: a page of 200-500 rows in a DataTable)."""
@@ -80,7 +79,7 @@ REQUESTED = {"yes": True, "no": False}
 """The "has requests" filter's values."""
 
 
-class InProcessScreen(ListScreen):
+class InProcessScreen(BulkListScreen):
     """Manage In Process Items for the department of Currently At."""
 
     @dataclass
@@ -97,24 +96,6 @@ class InProcessScreen(ListScreen):
         append: bool
         """A further page (added below) rather than the first (replacing the table)."""
         error: str | None = None
-
-    @dataclass
-    class WorkProgress(Message, bubble=False):
-        """A bulk action or an export moved on; only the latest one matters."""
-
-        done: int
-        total: int
-
-        def can_replace(self, message: Message) -> bool:
-            return isinstance(message, InProcessScreen.WorkProgress)
-
-    @dataclass
-    class WorkFinished(Message, bubble=False):
-        """A bulk action or an export ended."""
-
-        message: str
-        kind: str
-        """ok | warning | error: how the result line shows it."""
 
     DEFAULT_CSS = """
     InProcessScreen {
@@ -135,6 +116,7 @@ class InProcessScreen(ListScreen):
     """
 
     TITLE = "Manage In Process Items"
+    WORK_ORDER_IN_HAND = True
     AUTO_FOCUS = "#inprocess"
     SUPPORTS: ClassVar[frozenset[str]] = frozenset({"refresh"})
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -167,23 +149,10 @@ The list loads 200 rows at a time; moving to the end loads the next 200.
         super().__init__(id="in-process")
         self.db = db
         """The database the engine works on."""
-        self.rows: dict[str, dict[str, Any]] = {}
-        """The loaded rows by barcode, in list order."""
-        self.total = 0
-        """How many items the filters match (loaded or not)."""
         self.next_after: tuple[Any, str] | None = None
         """Where the next page starts (None: everything is loaded)."""
-        self.selected: set[str] = set()
-        """Barcodes ticked one by one."""
-        self.all_matching = False
-        """Every item the filters match is selected ..."""
-        self.excluded: set[str] = set()
-        """... except these (unticked after "all matching")."""
-        self.working = False
-        """A bulk action or an export is running (one at a time)."""
         self._generation = 0
         self._loading = False
-        self._work_label = ""
 
     def compose(self) -> ComposeResult:
         yield DeskHeader()
@@ -261,7 +230,7 @@ The list loads 200 rows at a time; moving to the end loads the next 200.
             self._generation += 1
             self.rows, self.total, self.next_after = {}, 0, None
             self.table.clear()
-            self._show_count()
+            self.show_count()
             return
         place = inst.places[dept]
         wo = inst.work_order_types[place.work_order_type or ""]
@@ -342,14 +311,14 @@ The list loads 200 rows at a time; moving to the end loads the next 200.
         if not message.append:
             self.move_to_key(table, keep, default=row_index)
         self.next_after = message.next_after
-        self._show_count()
+        self.show_count()
 
     def _cells(self, row: dict[str, Any]) -> list[Text]:
         overdue = row["overdue"]
         alert = self.theme_style("text-error", bold=True) if overdue else None
         days = row["days_in_department"]
         return [
-            Text("✓" if self.is_selected(row["barcode"]) else ""),
+            self.tick(row["barcode"]),
             Text(row["barcode"]),
             Text(row["title"] or ""),
             Text(row["call_number"] or ""),
@@ -361,7 +330,7 @@ The list loads 200 rows at a time; moving to the end loads the next 200.
             Text(str(row["requests"]) if row["requests"] else "", justify="right"),
         ]
 
-    def _show_count(self) -> None:
+    def show_count(self) -> None:
         shown = len(self.rows)
         if self.filter is None:
             text = ""
@@ -371,10 +340,7 @@ The list loads 200 rows at a time; moving to the end loads the next 200.
             text = f"Rows 1–{shown:,} of {self.total:,}"
             if self.next_after is not None:
                 text += " (the next rows load at the end of the list)"
-        count = self.selection_count
-        if count:
-            text += f" · {count:,} selected" + (" (all matching)" if self.all_matching else "")
-        self.query_one("#inprocess-count", Label).update(text)
+        self.query_one("#inprocess-count", Label).update(text + self.selection_words())
 
     @property
     def _filtered(self) -> bool:
@@ -392,73 +358,29 @@ The list loads 200 rows at a time; moving to the end loads the next 200.
         if table.row_count and scroll_y >= table.max_scroll_y - MORE_AHEAD:
             self.load_more()
 
-    # -- selection -------------------------------------------------------------------------
-    def is_selected(self, barcode: str) -> bool:
-        """Whether a row is ticked (one by one, or as one of all matching)."""
-        if self.all_matching:
-            return barcode not in self.excluded
-        return barcode in self.selected
+    # -- selection (the rest is BulkListScreen's) ---------------------------------------------------
+    def can_select(self) -> bool:
+        return self.filter is not None
 
-    @property
-    def selection_count(self) -> int:
-        """How many items the bulk actions would act on."""
-        if self.all_matching:
-            return max(0, self.total - len(self.excluded))
-        return len(self.selected)
+    def matching(self) -> Callable[[], list[str]]:
+        return partial(queries.inprocess_barcodes, self.db, self.filter)
 
-    def action_toggle_row(self) -> None:
-        """space: tick or untick the highlighted row, then move down."""
-        table = self.table
-        barcode = self.highlighted_key(table)
-        if barcode is None or self.focused is not table:
-            return
-        if self.all_matching:
-            self.excluded ^= {barcode}
-        else:
-            self.selected ^= {barcode}
-        table.update_cell(barcode, "sel", Text("✓" if self.is_selected(barcode) else ""))
-        table.action_cursor_down()
-        self._show_count()
+    def after_bulk(self) -> None:
+        self.reload()
 
-    def action_select_all(self) -> None:
-        """ctrl+b: select every item the filters match (again: clear the selection)."""
-        if self.filter is None:
-            return
-        if self.all_matching or self.selected:
-            self.clear_selection()
-        else:
-            self.all_matching, self.excluded = True, set()
-            self._repaint_ticks()
-            self._show_count()
-
-    def clear_selection(self) -> None:
-        """Untick everything."""
-        self.selected, self.all_matching, self.excluded = set(), False, set()
-        if self.is_mounted:
-            self._repaint_ticks()
-            self._show_count()
-
-    def _repaint_ticks(self) -> None:
-        table = self.table
-        for barcode in self.rows:
-            table.update_cell(barcode, "sel", Text("✓" if self.is_selected(barcode) else ""))
+    def work_at(self) -> str | None:
+        return self.department
 
     # -- bulk Change Status and bulk Done ------------------------------------------------------
-    def _bulk_ready(self) -> bool:
-        if self.working:
-            self.result_line.error("Wait: a bulk action or an export is still running")
-            return False
-        if self.department is None:
+    def bulk_ready(self) -> bool:
+        if not self.working and self.department is None:
             self.result_line.error("Set Currently At to your department first (F10)")
             return False
-        if not self.selection_count:
-            self.result_line.error("Select items first: space ticks a row, ctrl+b selects all matching")
-            return False
-        return True
+        return super().bulk_ready()
 
     def action_bulk_done(self) -> None:
         """F8: mark the selected items Done (after a confirmation)."""
-        if not self._bulk_ready():
+        if not self.bulk_ready():
             return
         count = self.selection_count
         dept = self.department or ""
@@ -475,7 +397,7 @@ The list loads 200 rows at a time; moving to the end loads the next 200.
 
     def action_bulk_change_status(self) -> None:
         """F9: move the selected items to a status of the department's type."""
-        if not self._bulk_ready():
+        if not self.bulk_ready():
             return
         inst = self.db.institution
         dept = inst.places[self.department or ""]
@@ -486,55 +408,26 @@ The list loads 200 rows at a time; moving to the end loads the next 200.
                           note="Every move is recorded in each item's history.", id="choose-bulk-status")
         self.app.push_screen(chooser, lambda status: self._start_bulk("status", status) if status else None)
 
-    def action_bulk_work_order(self) -> None:
-        """ctrl+w: a work order (its type, managing department, note) for every selected item,
-        each in its own transaction (seed 000: "more efficient ways to do this using sets")."""
-        if not self._bulk_ready():
+    def _start_bulk(self, kind: str, status: str | None) -> None:
+        dept, operator = self.department, self.desk.operator
+        if dept is None:
             return
-        count = self.selection_count
-        self.app.push_screen(
-            WorkOrderDialog(self.db.institution, f"{count:,} selected item{'s' if count != 1 else ''}", in_hand=True),
-            lambda form: self._start_bulk("work_order", None, form) if form is not None else None)
+        job: Job
+        if kind == "done":
+            job = partial(self._done_job, dept, operator)
+            label = "Done"
+        else:
+            job = partial(self._status_job, dept, operator, status or "")
+            label = f"Change Status to {status}"
+        self.start_bulk(label, job)
 
-    def _start_bulk(self, kind: str, status: str | None, form: WorkOrderForm | None = None) -> None:
-        flt = self.filter
-        dept = self.department
-        if flt is None or dept is None:
-            return
-        barcodes = None if self.all_matching else sorted(self.selected)
-        what = {"done": "Done", "work_order": "Work Order"}.get(kind, f"Change Status to {status}")
-        self._begin_work(what, self.selection_count)
-        self._bulk(kind, dept, status, barcodes, flt, frozenset(self.excluded), self.desk.operator, form)
+    def _done_job(self, dept: str, operator: str, barcodes: list[str],
+                  progress: Callable[[int], None]) -> workorders.BulkResult:
+        return workorders.bulk_done(self.db, dept, barcodes, operator=operator, progress=progress)
 
-    @work(thread=True, exclusive=True, group="in-process-bulk", exit_on_error=False,
-          description="Manage In Process Items: bulk action")
-    def _bulk(self, kind: str, dept: str, status: str | None, barcodes: list[str] | None, flt: InProcessFilter,
-              excluded: frozenset[str], operator: str, form: WorkOrderForm | None = None) -> None:
-        try:
-            if barcodes is None:
-                barcodes = [b for b in queries.inprocess_barcodes(self.db, flt) if b not in excluded]
-            total = len(barcodes)
-            done = 0
-
-            def progress(n: int) -> None:
-                nonlocal done
-                done += n
-                self.post_message(self.WorkProgress(done, total))
-
-            self.post_message(self.WorkProgress(0, total))
-            if kind == "done":
-                result = workorders.bulk_done(self.db, dept, barcodes, operator=operator, progress=progress)
-            elif kind == "work_order" and form is not None:
-                result = workorders.place_work_orders(self.db, barcodes, form.work_order_type, form.department,
-                                                      operator=operator, note=form.note, in_hand=form.in_hand,
-                                                      at=dept, progress=progress)
-            else:
-                result = workorders.bulk_change_status(self.db, dept, status or "", barcodes, operator=operator,
-                                                       progress=progress)
-        except LibdeskError as exc:
-            self.post_message(self.WorkFinished(exc.message, "error"))
-            return
-        self.post_message(self.WorkFinished(result.message, "warning" if result.failures else "ok"))
+    def _status_job(self, dept: str, operator: str, status: str, barcodes: list[str],
+                    progress: Callable[[int], None]) -> workorders.BulkResult:
+        return workorders.bulk_change_status(self.db, dept, status, barcodes, operator=operator, progress=progress)
 
     # -- export ----------------------------------------------------------------------------
     def action_export(self) -> None:
@@ -544,7 +437,7 @@ The list loads 200 rows at a time; moving to the end loads the next 200.
             self.result_line.error("Set Currently At to your department first (F10)")
             return
         if self.working:
-            self.result_line.error("Wait: a bulk action or an export is still running")
+            self.result_line.error(BUSY)
             return
         default = Path.cwd() / f"in-process-{flt.department}-{self.desk.clock():%Y-%m-%d}.xlsx"
         self.app.push_screen(PromptDialog(
@@ -556,7 +449,7 @@ The list loads 200 rows at a time; moving to the end loads the next 200.
         """Export the list (as filtered when the pop-up opened) to ``path``, in a worker."""
         if not path:
             return
-        self._begin_work("Export", self.total)
+        self.begin_work("Export", self.total)
         self._export(path, flt)
 
     @work(thread=True, exclusive=True, group="in-process-export", exit_on_error=False,
@@ -573,51 +466,17 @@ The list loads 200 rows at a time; moving to the end loads the next 200.
             written = exporting.export_rows(path, INPROCESS_COLUMNS, queries.inprocess_all(self.db, flt),
                                             progress=progress)
         except LibdeskError as exc:
-            self.post_message(self.WorkFinished(f"Export failed: {exc.message}", "error"))
+            self.post_message(self.WorkFinished(f"Export failed: {exc.message}", "error", changed=False))
             return
-        self.post_message(self.WorkFinished(f"Exported {written['rows']:,} rows to {written['path']}", "ok"))
-
-    # -- work in progress ----------------------------------------------------------------------
-    def _begin_work(self, label: str, total: int) -> None:
-        self.working = True
-        self._work_label = label
-        self.add_class("-working")
-        self.query_one("#work-label", Label).update(f"{label}: starting…")
-        self.query_one("#work-progress", ProgressBar).update(total=total or None, progress=0)
-
-    @on(WorkProgress)
-    def _work_progress(self, message: WorkProgress) -> None:
-        bar = self.query_one("#work-progress", ProgressBar)
-        if message.total >= 0:
-            bar.update(total=message.total or None, progress=message.done)
-            self.query_one("#work-label", Label).update(
-                f"{self._work_label}: {message.done:,} of {message.total:,}")
-        else:
-            bar.update(progress=message.done)
-            self.query_one("#work-label", Label).update(f"{self._work_label}: {message.done:,} rows")
-
-    @on(WorkFinished)
-    def _work_finished(self, message: WorkFinished) -> None:
-        self._end_work()
-        if message.kind == "error":
-            self.result_line.error(message.message)
-            self.notify(message.message, severity="error")
-            return
-        self.result_line.show(message.message, message.kind)
-        if message.message.startswith("Exported"):
-            return
-        self.clear_selection()
-        self.reload()
+        self.post_message(self.WorkFinished(f"Exported {written['rows']:,} rows to {written['path']}", "ok",
+                                            changed=False))
 
     def worker_failed(self, worker: Worker[Any]) -> None:
-        if worker.group in ("in-process-bulk", "in-process-export"):
-            self._end_work()
+        super().worker_failed(worker)
+        if worker.group == "in-process-export":
+            self.end_work()
         elif worker.group == "in-process-load":
             self._loading = False
-
-    def _end_work(self) -> None:
-        self.working = False
-        self.remove_class("-working")
 
     # -- row actions -------------------------------------------------------------------------
     @on(DataTable.RowSelected, "#inprocess")

@@ -14,11 +14,17 @@ asks for: the base status, the process type as Alma shows it ("Technical Service
 
 Enter on a row opens the row-action menu (Alma's ellipsis). The search runs in a thread
 worker; the row actions are single transactions and run in the handler.
+
+Multi-select as in Manage In Process Items (:class:`~screens.bulk_list.BulkListScreen`): space
+ticks the highlighted row; ctrl+b selects *all matching* (every item the search matches, not
+only the rows shown: :func:`libdesk.queries.search_barcodes`). With rows ticked, ctrl+w gives
+them all a work order: the pop-up asks once and :func:`libdesk.workorders.place_work_orders`
+runs in the bulk worker, with a progress bar and the grouped result (seed 000, "using sets").
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, ClassVar
@@ -27,22 +33,22 @@ from rich.text import Text
 from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Input, Label, Static
+from textual.widgets import DataTable, Footer, Input, Label, ProgressBar, Static
 from textual.worker import get_current_worker
 
 from libdesk import queries, requests, workorders
 from libdesk.db import Database
 from libdesk.errors import LibdeskError
 from screens.base import DeskCommand
+from screens.bulk_list import BulkListScreen
 from screens.item_dialogs import (
     EditorForm,
     ItemEditorDialog,
     RequestDialog,
     RequestForm,
 )
-from screens.list_base import ListScreen
 from screens.widgets import DeskHeader
 from screens.widgets.result_line import ResultLine
 from screens.work_order import WorkOrderDialog, WorkOrderForm
@@ -51,12 +57,12 @@ SEARCH_LIMIT = 50
 """Rows a search shows: the person refines the words rather than scroll (queries.search)."""
 
 COLUMNS: list[tuple[str, str, int | None]] = [
-    ("barcode", "Barcode", 14), ("title", "Title", 16), ("call_number", "Call number", 11),
+    ("sel", "✓", 1), ("barcode", "Barcode", 14), ("title", "Title", 13), ("call_number", "Call number", 11),
     ("library", "Lib.", 4), ("base_status", "Status", 12), ("process", "Process type", 31),
     ("department", "Dept.", 8), ("requests", "Req.", 4),
 ]
 """(row key, header, width) of the results table: 120 columns wide in all; a long process
-type is cut short here and shown whole in the item detail."""
+type is cut short here and shown whole in the item detail. ``sel`` shows the ticked rows."""
 
 ROW_ACTIONS: list[tuple[str, str]] = [
     ("work_order", "Work Order   ctrl+w  send the item to a department"),
@@ -64,12 +70,13 @@ ROW_ACTIONS: list[tuple[str, str]] = [
     ("edit_item", "Edit Item    ctrl+y  Physical Item Editor"),
     ("history", "History      ctrl+t  every change, with operator"),
     ("queue", "Queue        ctrl+g  the item's requests in order"),
+    ("select", "Select / unselect    space"),
 ]
 """The row-action menu (Alma's ellipsis): action name, label."""
 
 
-class PhysicalItemsScreen(ListScreen):
-    """Physical Items search: the box, the results, the row actions."""
+class PhysicalItemsScreen(BulkListScreen):
+    """Physical Items search: the box, the results, the row actions, the multi-selection."""
 
     @dataclass
     class Results(Message, bubble=False):
@@ -83,11 +90,22 @@ class PhysicalItemsScreen(ListScreen):
         error: str | None = None
         """The engine's refusal (an empty search), else None."""
 
+    @dataclass
+    class Counted(Message, bubble=False):
+        """How many items a search matches in all, when it shows only the first rows."""
+
+        generation: int
+        total: int
+
     DEFAULT_CSS = """
     PhysicalItemsScreen {
         #items-body { height: 1fr; padding: 0 1; }
         #items-count { color: $text-muted; padding: 0 1; }
         #items { height: 1fr; }
+        #items-work { height: 1; display: none; padding: 0 1; }
+        #work-label { width: auto; margin: 0 2 0 0; }
+        #work-progress { width: 1fr; }
+        &.-working #items-work { display: block; }
         .list-keys { color: $text-muted; padding: 0 1; }
     }
     """
@@ -97,8 +115,9 @@ class PhysicalItemsScreen(ListScreen):
     SUPPORTS: ClassVar[frozenset[str]] = frozenset({"refresh"})
     BINDINGS: ClassVar[list[BindingType]] = [
         # priority: the search box would take ctrl+w as "delete word" (as on Return Items).
-        Binding("ctrl+w", "row_action('work_order')", "Work Order", show=False, priority=True,
-                id="items-work-order"),
+        Binding("ctrl+w", "work_order", "Work Order", show=False, priority=True, id="items-work-order"),
+        Binding("space", "toggle_row", "Select row", show=False, id="items-select"),
+        Binding("ctrl+b", "select_all", "Select all matching", show=False, id="items-select-all"),
         Binding("ctrl+n", "row_action('request')", "Request", show=False, id="items-request"),
         Binding("ctrl+y", "row_action('edit_item')", "Edit Item", show=False, id="items-edit"),
         Binding("ctrl+t", "row_action('history')", "History", show=False, id="items-history"),
@@ -118,6 +137,13 @@ how many requests wait for it. **Enter** on a row opens its actions:
   steps; prefer Scan In Items or Work Order.
 - **History** (ctrl+t) and **Queue** (ctrl+g): the item's detail, history and requests.
 
+**Several items at once**, as in Manage In Process Items:
+
+- **space** ticks the highlighted row; **ctrl+b** selects *all matching* items (every item
+  the search matches, not only the rows shown); ctrl+b again clears.
+- **ctrl+w** with rows ticked gives every ticked item the work order (asked once); each item
+  is its own transaction, and the result groups where they go next.
+
 ↓ from the box goes to the list; typing on the list starts a new search.
 """
 
@@ -127,8 +153,7 @@ how many requests wait for it. **Enter** on a row opens its actions:
         """The database the engine works on."""
         self.query_text = ""
         """The last search run (F5 and returning to the screen run it again)."""
-        self.rows: dict[str, dict[str, Any]] = {}
-        """The results by barcode."""
+        self._summary = "Type a barcode or words and press Enter"
         self._generation = 0
         self._focus_results = False
 
@@ -137,11 +162,15 @@ how many requests wait for it. **Enter** on a row opens its actions:
         with Vertical(id="items-body"):
             yield Input(placeholder="Barcode, prefix* or words of title / author / call number, then Enter",
                         id="search", select_on_focus=False)
-            yield Label("Type a barcode or words and press Enter", id="items-count")
+            yield Label(self._summary, id="items-count")
             yield DataTable(id="items", cursor_type="row", zebra_stripes=True)
+            with Horizontal(id="items-work"):
+                yield Label("", id="work-label")
+                yield ProgressBar(id="work-progress", show_eta=False)
             yield ResultLine(id="items-result")
-            yield Static("Enter on a row: actions · ctrl+w Work Order · ctrl+n Request · ctrl+y Edit Item · "
-                         "ctrl+t History · ctrl+g Queue", id="items-keys", classes="list-keys")
+            yield Static("Enter on a row: actions · space select · ctrl+b all matching · ctrl+w Work Order · "
+                         "ctrl+n Request · ctrl+y Edit Item · ctrl+t History · ctrl+g Queue", id="items-keys",
+                         classes="list-keys")
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
@@ -151,7 +180,7 @@ how many requests wait for it. **Enter** on a row opens its actions:
 
     def on_screen_resume(self) -> None:
         # Back from a pop-up, another screen or the item detail: show the items as they are now.
-        if self.query_text:
+        if self.query_text and not self.working:
             self.run_search(self.query_text)
 
     # -- searching -----------------------------------------------------------------------
@@ -175,7 +204,10 @@ how many requests wait for it. **Enter** on a row opens its actions:
             self.run_search(self.query_text)
 
     def run_search(self, text: str, *, focus_results: bool = False) -> None:
-        """Search in a worker; the results replace the table when they arrive."""
+        """Search in a worker; the results replace the table when they arrive. Another search
+        than the last is another list: the selection is cleared."""
+        if text != self.query_text:
+            self.clear_selection()
         self.query_text = text
         self._generation += 1
         self._focus_results = focus_results
@@ -189,8 +221,13 @@ how many requests wait for it. **Enter** on a row opens its actions:
         except LibdeskError as exc:
             self.post_message(self.Results(generation, text, [], exc.message))
             return
-        if not get_current_worker().is_cancelled:
-            self.post_message(self.Results(generation, text, rows))
+        if get_current_worker().is_cancelled:
+            return
+        self.post_message(self.Results(generation, text, rows))
+        if len(rows) >= SEARCH_LIMIT:  # the rows shown are the first ones only: how many in all
+            total = queries.search_count(self.db, text)
+            if not get_current_worker().is_cancelled:
+                self.post_message(self.Counted(generation, total))
 
     @on(Results)
     def _show_results(self, message: Results) -> None:
@@ -203,20 +240,34 @@ how many requests wait for it. **Enter** on a row opens its actions:
         keep = self.highlighted_key(table)
         table.clear()
         self.rows = {row["barcode"]: row for row in message.rows}
+        self.total = len(message.rows)
         for row in message.rows:
             table.add_row(*self._cells(row), key=row["barcode"])
         self.move_to_key(table, keep)
         count = len(message.rows)
         if count == 0:
-            summary = f"No items match {message.query!r}"
+            self._summary = f"No items match {message.query!r}"
         elif count >= SEARCH_LIMIT:
-            summary = f"The first {count} items matching {message.query!r}: add words to narrow"
+            self._summary = f"The first {count} items matching {message.query!r}: add words to narrow"
         else:
-            summary = f"{count} item{'s' if count != 1 else ''} matching {message.query!r}"
-        self.query_one("#items-count", Label).update(summary)
+            self._summary = f"{count} item{'s' if count != 1 else ''} matching {message.query!r}"
+        self.show_count()
         if self._focus_results and count:
             table.focus()
         self._focus_results = False
+
+    @on(Counted)
+    def _counted(self, message: Counted) -> None:
+        if message.generation != self._generation:
+            return
+        self.total = message.total
+        self._summary = (f"The first {len(self.rows)} of {message.total:,} items matching {self.query_text!r}: "
+                         "add words to narrow")
+        self.show_count()
+
+    def show_count(self) -> None:
+        """The results line: how many items, and how many are selected."""
+        self.query_one("#items-count", Label).update(self._summary + self.selection_words())
 
     def _cells(self, row: dict[str, Any]) -> list[Text]:
         process = Text(row["process"] or "")
@@ -225,7 +276,7 @@ how many requests wait for it. **Enter** on a row opens its actions:
         requests_cell = Text(str(row["requests"]), justify="right")
         if row["requests"]:
             requests_cell.stylize("bold")
-        return [Text(row["barcode"]), Text(row["title"] or ""), Text(row["call_number"] or ""),
+        return [self.tick(row["barcode"]), Text(row["barcode"]), Text(row["title"] or ""), Text(row["call_number"] or ""),
                 Text(row["library"] or ""), Text(row["base_status"]), process, Text(row["department"] or ""),
                 requests_cell]
 
@@ -235,8 +286,8 @@ how many requests wait for it. **Enter** on a row opens its actions:
         if self.focused is self.search_box and event.key == "down" and table.row_count:
             event.stop()
             table.focus()
-        elif self.focused is table and event.is_printable and event.character:
-            # Typing (or a scanner) on the list starts a new search in the box.
+        elif self.focused is table and event.is_printable and event.character and event.character != " ":
+            # Typing (or a scanner) on the list starts a new search in the box; space ticks rows.
             event.stop()
             box = self.search_box
             box.value = event.character
@@ -257,6 +308,14 @@ how many requests wait for it. **Enter** on a row opens its actions:
         self.choose_row_action(f"{row['barcode']} · {row['title']}", ROW_ACTIONS, self.action_row_action,
                                chooser_id="item-actions")
 
+    def action_work_order(self) -> None:
+        """ctrl+w: a work order for the ticked items (each its own transaction), else for the
+        highlighted one."""
+        if self.selection_count:
+            self.action_bulk_work_order()
+        else:
+            self.action_row_action("work_order")
+
     def action_row_action(self, name: str) -> None:
         """Run a row action on the highlighted item."""
         row = self.highlighted
@@ -264,7 +323,10 @@ how many requests wait for it. **Enter** on a row opens its actions:
             self.result_line.error("Search first: the row actions act on the highlighted item")
             return
         inst = self.db.institution
-        if name == "work_order":
+        if name == "select":
+            self.table.focus()
+            self.action_toggle_row()
+        elif name == "work_order":
             self.app.push_screen(WorkOrderDialog(inst, row["barcode"], row["title"], in_hand=False),
                                  self.place_work_order)
         elif name == "request":
@@ -308,9 +370,24 @@ how many requests wait for it. **Enter** on a row opens its actions:
             self.result_line.show(result.message, "warning")
             self.refresh_list()
 
+    # -- the multi-selection (the rest is BulkListScreen's) ----------------------------------------
+    def can_select(self) -> bool:
+        return bool(self.query_text)
+
+    def matching(self) -> Callable[[], list[str]]:
+        return partial(queries.search_barcodes, self.db, self.query_text)
+
+    def after_bulk(self) -> None:
+        self.refresh_list()
+
     def desk_commands(self) -> Iterable[DeskCommand]:
         yield DeskCommand("Work Order for the highlighted item", "Type, department, note, pick from shelf (ctrl+w)",
                           partial(self.action_row_action, "work_order"))
+        yield DeskCommand("Work Order for the selected items", "Their type, managing department and note; "
+                          "each item its own transaction (ctrl+w)", self.action_bulk_work_order)
+        yield DeskCommand("Select all matching items", "Every item the search matches (ctrl+b)",
+                          self.action_select_all)
+        yield DeskCommand("Clear the selection", "Untick every row", self.clear_selection)
         yield DeskCommand("Request the highlighted item", "For a patron, picked up at a desk (ctrl+n)",
                           partial(self.action_row_action, "request"))
         yield DeskCommand("Edit Item (Physical Item Editor)", "Type and department directly; skips status and "

@@ -150,3 +150,19 @@ def test_borrowing_human_output_and_help(tmp_path: Path) -> None:
     assert helped.returncode == 0
     for name in ("new", "partner-ship", "partner-checkin", "check", "report", "dismiss", "complete"):
         assert name in helped.stdout
+
+
+def test_a_rota_passing_to_a_partner_taking_requests_by_hand_says_so_and_waits(tmp_path: Path) -> None:
+    """Yale rejects; Brown, next, takes requests by e-mail: the rejection's line says so, the
+    request waits in Ready to be Sent for Brown, and ``send`` sends it to Brown."""
+    home, db = tmp_path / "home", tmp_path / "desk.db"
+    day = "2026-03-02T09:00:00"
+    assert run(db, home, day, "init", operator="admin").returncode == 0
+    i = str(ok(db, home, day, "borrowing", "new", "--patron", "P0003", "--title", "Rare", "--pickup", "WID-CIRC",
+               "--partners", "YALE,BROWN")["borrowing"]["id"])
+    rejected = run(db, home, day, "borrowing", "partner-reject", i)
+    assert rejected.returncode == 0 and "takes requests by hand" in rejected.stdout and "e-mail" in rejected.stdout
+    shown = run(db, home, day, "borrowing", "show", i)
+    assert "Ready to be Sent" in shown.stdout and "(to be sent to BROWN)" in shown.stdout
+    sent = ok(db, home, day, "borrowing", "send", i)["borrowing"]
+    assert (sent["status"], sent["current_partner"]) == ("request_sent_to_partner", "BROWN")

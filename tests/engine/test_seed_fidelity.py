@@ -160,6 +160,20 @@ def test_W11_work_orders_for_a_set_of_items_each_in_its_own_transaction(db):
     assert db_fingerprint(db) == before
 
 
+def test_W11_all_matching_a_search_is_every_item_it_matches_not_only_the_first_page(db):
+    """Physical Items' "all matching" (a set for a bulk work order): every barcode the search
+    matches, by prefix or words, beyond the page the search shows; an exact barcode is itself."""
+    assert queries.search_barcodes(db, "W0*") == [f"W0{n}" for n in range(1, 10)]
+    assert queries.search_count(db, "W0*") == 9
+    assert len(queries.search(db, "W*", limit=5)) == 5
+    every_w = queries.search_barcodes(db, "W*")
+    assert len(every_w) == queries.search_count(db, "W*") > 5 and every_w == sorted(every_w)
+    assert queries.search_barcodes(db, "W01") == ["W01"] and queries.search_count(db, "W01") == 1
+    words = queries.search_barcodes(db, "Title of")
+    assert len(words) == queries.search_count(db, "Title of") >= len(every_w)
+    assert queries.search_barcodes(db, "nosuchword") == [] and queries.search_count(db, "nosuchword") == 0
+
+
 def test_a_barcode_list_is_lines_or_a_csv_with_a_barcode_column(tmp_path):
     import pytest
 
@@ -350,3 +364,40 @@ def test_B3_a_partner_may_set_its_own_timeout(tmp_path):
         assert rs.show(db, i)["current_partner"] == "COLUMBIA"
     finally:
         db.close()
+
+
+def test_B3_a_rota_passing_to_a_partner_taking_requests_by_hand_waits_in_ready_to_be_sent(db):
+    """The rota moves on (a rejection, or the system's timeout) to Brown, who takes requests by
+    e-mail (``sends_automatically = false``): the request is not marked sent, it waits in Ready
+    to be Sent with the message a new request for Brown gets, and staff's Send sends it to
+    Brown, not to the first partner again."""
+    from datetime import timedelta
+
+    from libdesk import borrowing as rs
+    from libdesk import clock
+
+    i = rs.new_request(db, "P0003", "Rare Book", pickup="WID-CIRC", operator="rs",
+                       partners=["YALE", "BROWN", "COLUMBIA"]).extra["borrowing"]["id"]
+    r = rs.partner_reject(db, i, operator="rs", reason="non-circulating")
+    b = rs.show(db, i)
+    assert b["status"] == rs.READY_TO_BE_SENT
+    assert (b["current_partner"], b["next_partner"]) == (None, "BROWN")
+    assert "takes requests by hand" in r.message and "e-mail" in r.message and "record Send" in r.message
+    assert rs.tick(db)["steps"] == []  # the system does not send it either
+    clock.freeze(clock.now() + timedelta(days=30))
+    assert rs.tick(db)["steps"] == []  # nor time it out: no partner has it
+    sent = rs.send(db, i, operator="rs")
+    b = rs.show(db, i)
+    assert (b["status"], b["current_partner"]) == (rs.REQUEST_SENT, "BROWN") and "Brown" in sent.message
+
+    # The same after the system's timeout: Yale does not answer in 14 days.
+    j = rs.new_request(db, "P0004", "Slow Rare Book", pickup="WID-CIRC", operator="rs",
+                       partners=["YALE", "BROWN"]).extra["borrowing"]["id"]
+    clock.freeze(clock.now() + timedelta(days=14))
+    steps = [s for s in rs.tick(db)["steps"] if s["id"] == j]  # (Brown let request i expire meanwhile)
+    assert len(steps) == 1 and "takes requests by hand" in steps[0]["message"]
+    b = rs.show(db, j)
+    assert (b["status"], b["next_partner"]) == (rs.READY_TO_BE_SENT, "BROWN")
+    last = rs.borrowing_history(db, j)[-1]
+    assert (last["operator"], last["after"]["status"]) == ("system", rs.READY_TO_BE_SENT)
+    assert [row["partner"] for row in rs.list_requests(db, rs.READY_TO_BE_SENT) if row["id"] == j] == ["BROWN"]

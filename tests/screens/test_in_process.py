@@ -231,7 +231,7 @@ async def test_progress_bar_follows_the_worker_and_goes_when_it_ends(list_db) ->
     app = list_app(list_db)
     async with app.run_test(size=SIZE) as pilot:
         screen = await _open(pilot)
-        screen._begin_work("Done", 400)
+        screen.begin_work("Done", 400)
         screen.post_message(InProcessScreen.WorkProgress(200, 400))
         await pilot.pause()
         assert screen.has_class("-working") and screen.query_one("#inprocess-work").display

@@ -166,11 +166,91 @@ async def test_typing_on_the_results_starts_a_new_search(list_db) -> None:
         assert list(screen.rows) == ["W21"]
 
 
+async def _tick(pilot, screen: PhysicalItemsScreen, *barcodes: str) -> None:  # type: ignore[no-untyped-def]
+    """Tick rows with space, moving the cursor onto each."""
+    screen.table.focus()
+    for barcode in barcodes:
+        screen.move_to_key(screen.table, barcode)
+        await pilot.press("space")
+    await pilot.pause()
+
+
+async def test_a_work_order_for_the_ticked_rows_each_in_its_own_transaction(list_db) -> None:
+    """Seed 000 ("using sets"), as in Manage In Process Items: search, space ticks two rows,
+    ctrl+w asks the type and department once; each item gets its work order (not in hand: on
+    the pick list), and the result line groups them."""
+    app = list_app(list_db)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _search(pilot, "W0*")
+        await _tick(pilot, screen, "W06", "W07")
+        assert screen.selected == {"W06", "W07"}
+        assert str(screen.table.get_cell("W06", "sel")) == "✓" and str(screen.table.get_cell("W08", "sel")) == ""
+        assert "2 selected" in str(screen.query_one("#items-count").render())
+        await pilot.press("ctrl+w")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, WorkOrderDialog) and dialog.barcode == "2 selected items"
+        assert not dialog.query_one("#in-hand").value  # items found by a search are on the shelf
+        dialog.query_one("#type", Select).value = "TS"
+        await pilot.pause()
+        dialog.query_one("#department", Select).value = "ITS625"
+        dialog.query_one("#note", Input).value = "recatalog the set"
+        dialog.action_submit()
+        await settle(pilot)
+        assert app.screen is screen
+        for code in ("W06", "W07"):
+            queue = queries.item_show(app.db, code)["requests"]
+            assert [(r["kind"], r["department"], r["step"], r["note"]) for r in queue] == [
+                ("work_order", "ITS625", "pickup_from_shelf", "recatalog the set")]
+        assert queries.item_show(app.db, "W08")["requests"] == []
+        line = screen.result_line.text
+        assert line.startswith("Technical Services work order for ITS@625: 2 → "), line
+        assert screen.result_line.kind == "ok"
+        assert screen.selection_count == 0 and not screen.has_class("-working")
+        assert screen.rows["W06"]["requests"] == 1  # the list was read again
+
+
+async def test_all_matching_selects_every_item_the_search_matches_and_ctrl_b_again_clears(list_db) -> None:
+    """ctrl+b: all matching (less a row unticked after it); the bulk worker reads the barcodes
+    from the engine, not from the rows shown; ctrl+b again clears."""
+    app = list_app(list_db)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _search(pilot, "W0*")
+        await pilot.press("ctrl+b")
+        await pilot.pause()
+        assert screen.all_matching and screen.selection_count == 9
+        assert "9 selected (all matching)" in str(screen.query_one("#items-count").render())
+        await _tick(pilot, screen, "W01")  # untick one
+        assert screen.selection_count == 8 and str(screen.table.get_cell("W01", "sel")) == ""
+        assert sorted(screen.matching()()) == [f"W0{n}" for n in range(1, 10)]
+        await pilot.press("ctrl+b")
+        await pilot.pause()
+        assert not screen.all_matching and screen.selection_count == 0
+
+
+async def test_ctrl_w_with_nothing_ticked_is_the_highlighted_rows_work_order(list_db) -> None:
+    """Without a selection ctrl+w stays the row action, for the highlighted item alone."""
+    app = list_app(list_db)
+    async with app.run_test(size=SIZE) as pilot:
+        await _search(pilot, "W07")
+        await pilot.press("ctrl+w")
+        await pilot.pause()
+        assert isinstance(app.screen, WorkOrderDialog) and app.screen.barcode == "W07"
+
+
 class TestPhysicalItemsSnapshots:
     def test_results_of_a_prefix_search(self, list_db, snap_compare) -> None:
         """Results of ``W0*``: status, process type as Alma shows it, department, requests."""
         async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
             await _search(pilot, "W0*")
+
+        assert snap_compare(list_app(list_db), terminal_size=SIZE, run_before=run_before)
+
+    def test_results_with_two_rows_ticked(self, list_db, snap_compare) -> None:
+        """``W0*`` with W06 and W07 ticked: the ✓ column and the count line's "2 selected"."""
+        async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
+            screen = await _search(pilot, "W0*")
+            await _tick(pilot, screen, "W06", "W07")
 
         assert snap_compare(list_app(list_db), terminal_size=SIZE, run_before=run_before)
 
