@@ -54,20 +54,26 @@ class Runtime:
         self.settings = config.load_settings()
         self.claimed: str = getattr(args, "operator", None) or self.settings.operator or "admin"
         """Who the command says acts (--operator, else the settings file)."""
-        self._operator: str | None = None
+        self._standing: Any = None
         self._db: Any = None
 
     @property
     def operator(self) -> str:
         """Who acts: with sign-in required, the signed-in operator (LIBDESK_SECRET or this
         workstation's ``libdesk login`` session), else the operator claimed."""
-        if self._operator is None:
+        return str(self.standing.operator)
+
+    @property
+    def standing(self) -> Any:
+        """How the operator came to act (:class:`libdesk.operators.Standing`); a long run
+        (``listen``) checks it again with :func:`libdesk.operators.recheck`."""
+        if self._standing is None:
             from libdesk import config, operators
 
-            self._operator = operators.resolve(
+            self._standing = operators.standing(
                 self.db, self.claimed, explicit=getattr(self.args, "operator", None) is not None,
                 session_path=config.session_path(), secret=os.environ.get(operators.SECRET_ENV))
-        return self._operator
+        return self._standing
 
     def db_target(self) -> tuple[str, bool]:
         """The database to use and whether it is the default one (created on first use)."""
