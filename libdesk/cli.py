@@ -145,12 +145,24 @@ def cmd_app(rt: Runtime) -> int:
         from screens.app import run_app  # noqa: F401  (Textual loads only here)
     except ImportError:
         return cmd_overview(rt)
+    from libdesk import operators
+
     # --operator opens the app as that operator (it becomes this workstation's operator).
-    rt.settings.operator = rt.operator
-    if rt.settings.currently_at is not None and not rt.db.institution.operator(rt.operator).may_act_at(
-            rt.settings.currently_at):
-        rt.settings.currently_at, rt.settings.status, rt.settings.done = None, None, False
-    return int(run_app(rt.db, rt.settings) or 0)
+    # With sign-in required and no session nor LIBDESK_SECRET, the app opens on its sign-in
+    # screen instead (the operator claimed is offered there).
+    try:
+        who: str | None = rt.operator
+    except operators.NotSignedIn:
+        if not rt.db.institution.sign_in.required:
+            raise  # sign_in = false: a disabled operator is refused, as by every command
+        who = None
+    op = rt.db.institution.operators.get(who or rt.claimed)
+    if op is not None:
+        rt.settings.operator = op.id
+        if rt.settings.currently_at is not None and not op.may_act_at(rt.settings.currently_at):
+            rt.settings.currently_at, rt.settings.status, rt.settings.done = None, None, False
+    signed_in = who if rt.db.institution.sign_in.required else None
+    return int(run_app(rt.db, rt.settings, signed_in_as=signed_in) or 0)
 
 
 def cmd_overview(rt: Runtime) -> int:

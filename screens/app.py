@@ -279,7 +279,8 @@ class LibdeskApp(App[int], inherit_bindings=False):
     """The database slot's colour: ok (as always), unreachable (red: scans are refused), back
     (green: it was unreachable this session and answers again)."""
 
-    def __init__(self, db: Database, settings: Settings, *, clock: Clock | None = None) -> None:
+    def __init__(self, db: Database, settings: Settings, *, clock: Clock | None = None,
+                 signed_in_as: str | None = None) -> None:
         super().__init__()
         self.db = db
         """The open database; screens and workers call the engine with it."""
@@ -292,8 +293,12 @@ class LibdeskApp(App[int], inherit_bindings=False):
         for mode, spec in self.screen_specs.items():
             self.add_mode(mode, partial(spec.build, self))
         inst = db.institution
+        self.needs_sign_in = inst.sign_in.required and signed_in_as is None
+        """Sign-in required and nobody signed in yet (no session, no LIBDESK_SECRET): the app
+        opens on the sign-in screen. ``signed_in_as`` is the operator the CLI signed in."""
         self.set_reactive(LibdeskApp.database, db.description)
-        self.set_reactive(LibdeskApp.operator, settings.operator)
+        self.set_reactive(LibdeskApp.operator, signed_in_as if inst.sign_in.required and signed_in_as
+                          else settings.operator)
         place = inst.places.get(settings.currently_at or "")
         op = inst.operators.get(settings.operator)
         if place is None or op is None or not op.may_act_at(place.code):
@@ -376,6 +381,13 @@ class LibdeskApp(App[int], inherit_bindings=False):
             self.set_interval(15, self._sign_out_when_idle)
         if self.database_check_every and self.db.engine.dialect.name != "sqlite":
             self.set_interval(self.database_check_every, self.check_database, name="database check")
+        if self.needs_sign_in:
+            self._sign_in()
+        else:
+            self._first_screen()
+
+    def _first_screen(self) -> None:
+        """Who and where, once someone is signed in (or sign-in is off)."""
         if self.operator not in self.db.institution.operators:
             self.notify(f"Unknown operator {self.operator!r} in the settings file: choose who is working",
                         severity="error")
@@ -474,6 +486,8 @@ class LibdeskApp(App[int], inherit_bindings=False):
     # -- keys ----------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         screen = self.screen
+        if self.needs_sign_in and action not in ("quit", "help_quit"):
+            return False  # the sign-in screen: nothing else until someone signs in
         if action == "open":
             return parameters[0] in self.screen_specs
         if action == "refresh":
@@ -536,21 +550,33 @@ class LibdeskApp(App[int], inherit_bindings=False):
             return
         self.push_screen(chooser, chosen)
 
-    def _sign_out_when_idle(self) -> None:
-        """Sign-in required: after ``idle_minutes`` without a key the desk locks, and only the
-        operator's secret (or ctrl+o's sign-in of another operator) opens it again."""
-        from screens.sign_in import SecretDialog
+    def _sign_in(self, reason: str = "") -> None:
+        """The sign-in screen (sign-in required): nothing else is reachable until the engine
+        accepts an operator's secret; then the desk carries on as at start."""
+        from screens.sign_in import SignInScreen
 
-        idle = time.monotonic() - getattr(self, "_last_input", time.monotonic())
-        if idle < self.db.institution.sign_in.idle_minutes * 60 or isinstance(self.screen, SecretDialog):
-            return
-
-        def unlocked(operator: str | None) -> None:
+        def signed_in(operator: str | None) -> None:
             self._last_input = time.monotonic()
+            self.needs_sign_in = False
             if operator:
                 self.set_operator(operator)
+            self._first_screen()
 
-        self.push_screen(SecretDialog(self.db, self.operator, locked=True), unlocked)
+        self.needs_sign_in = True
+        self.push_screen(SignInScreen(self.db, self.operator, reason=reason), signed_in)
+
+    def _sign_out_when_idle(self) -> None:
+        """Sign-in required: after ``idle_minutes`` without a key the desk signs out: pop-ups
+        close (nothing in them was saved) and the sign-in screen comes back."""
+        from screens.sign_in import SignInScreen
+
+        idle = time.monotonic() - getattr(self, "_last_input", time.monotonic())
+        minutes = self.db.institution.sign_in.idle_minutes
+        if idle < minutes * 60 or self.needs_sign_in or isinstance(self.screen, SignInScreen):
+            return
+        while isinstance(self.screen, ModalScreen) and len(self.screen_stack) > 1:
+            self.pop_screen()
+        self._sign_in(f"Signed out after {minutes} minute(s) without use.")
 
     def action_switch_operator(self) -> None:
         """ctrl+o: who is working here (then Currently At, if theirs is not allowed)."""
@@ -878,14 +904,16 @@ class LibdeskApp(App[int], inherit_bindings=False):
             self.notify(repeat.message, title="Scanned twice", severity="warning")
 
 
-def make_app(db: Database, settings: Settings, *, clock: Clock | None = None) -> LibdeskApp:
+def make_app(db: Database, settings: Settings, *, clock: Clock | None = None,
+             signed_in_as: str | None = None) -> LibdeskApp:
     """The app for a database and workstation settings (tests pass a seeded database and a
-    frozen clock)."""
-    return LibdeskApp(db, settings, clock=clock)
+    frozen clock). With sign-in required, ``signed_in_as`` is the operator already signed in
+    (a ``libdesk login`` session, LIBDESK_SECRET); None opens the app on the sign-in screen."""
+    return LibdeskApp(db, settings, clock=clock, signed_in_as=signed_in_as)
 
 
-def run_app(db: Database, settings: Settings) -> int:
+def run_app(db: Database, settings: Settings, *, signed_in_as: str | None = None) -> int:
     """Run the desk app until the operator quits; the exit code for the shell."""
-    app = make_app(db, settings)
+    app = make_app(db, settings, signed_in_as=signed_in_as)
     app.run()
     return int(app.return_code or 0)
