@@ -151,17 +151,17 @@ def cmd_app(rt: Runtime) -> int:
     # With sign-in required and no session nor LIBDESK_SECRET, the app opens on its sign-in
     # screen instead (the operator claimed is offered there).
     try:
-        who: str | None = rt.operator
+        held: Any = rt.standing
     except operators.NotSignedIn:
         if not rt.db.institution.sign_in.required:
             raise  # sign_in = false: a disabled operator is refused, as by every command
-        who = None
-    op = rt.db.institution.operators.get(who or rt.claimed)
+        held = None
+    op = rt.db.institution.operators.get(held.operator if held else rt.claimed)
     if op is not None:
         rt.settings.operator = op.id
         if rt.settings.currently_at is not None and not op.may_act_at(rt.settings.currently_at):
             rt.settings.currently_at, rt.settings.status, rt.settings.done = None, None, False
-    signed_in = who if rt.db.institution.sign_in.required else None
+    signed_in = held if rt.db.institution.sign_in.required else None
     return int(run_app(rt.db, rt.settings, signed_in_as=signed_in) or 0)
 
 

@@ -409,16 +409,26 @@ def standing(db: Any, claimed: str, *, explicit: bool, session_path: Path, secre
             raise NotSignedIn(f"Operator {op.id} is disabled")
         return Standing(op.id, "claimed")
     if secret is not None:
-        op = authenticate(db, claimed, secret)
-        with db.read() as conn:
-            acc = _account(conn, op.id)
-        return Standing(op.id, "secret", generation=acc["generation"] if acc else None)
+        return sign_in(db, claimed, secret)
     current = session_operator(db, session_path)
     if current is None:
         raise NotSignedIn("Sign in first: libdesk login --operator ID (scripts: set LIBDESK_SECRET and --operator)")
     if explicit and claimed != current:
         raise NotSignedIn(f"Signed in as {current}, not {claimed}: libdesk login --operator {claimed}")
     return Standing(current, "session", session_path=session_path)
+
+
+def sign_in(db: Any, op_id: str, secret: str) -> Standing:
+    """:func:`authenticate`, kept as a :class:`Standing` to :func:`recheck` later (the desk
+    app's sign-in screen, LIBDESK_SECRET).
+
+    Raises:
+        NotFound (unknown operator), NotSignedIn.
+    """
+    op = authenticate(db, op_id, secret)
+    with db.read() as conn:
+        acc = _account(conn, op.id)
+    return Standing(op.id, "secret", generation=acc["generation"] if acc else None)
 
 
 def recheck(db: Any, held: Standing) -> None:

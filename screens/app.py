@@ -74,7 +74,7 @@ from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
 from textual.widgets import Input
 
-from libdesk import borrowing
+from libdesk import borrowing, operators
 from libdesk import clock as engine_clock
 from libdesk.config import Settings, save_settings
 from libdesk.db import Database
@@ -280,7 +280,7 @@ class LibdeskApp(App[int], inherit_bindings=False):
     (green: it was unreachable this session and answers again)."""
 
     def __init__(self, db: Database, settings: Settings, *, clock: Clock | None = None,
-                 signed_in_as: str | None = None) -> None:
+                 signed_in_as: str | operators.Standing | None = None) -> None:
         super().__init__()
         self.db = db
         """The open database; screens and workers call the engine with it."""
@@ -293,12 +293,16 @@ class LibdeskApp(App[int], inherit_bindings=False):
         for mode, spec in self.screen_specs.items():
             self.add_mode(mode, partial(spec.build, self))
         inst = db.institution
-        self.needs_sign_in = inst.sign_in.required and signed_in_as is None
-        """Sign-in required and nobody signed in yet (no session, no LIBDESK_SECRET): the app
-        opens on the sign-in screen. ``signed_in_as`` is the operator the CLI signed in."""
+        if isinstance(signed_in_as, str):
+            signed_in_as = operators.Standing(signed_in_as, "claimed")
+        self.standing: operators.Standing | None = signed_in_as if inst.sign_in.required else None
+        """Sign-in required: how the operator signed in (the CLI's session or LIBDESK_SECRET,
+        the sign-in screen, ctrl+o), checked again every ``SIGN_IN_CHECK_EVERY_S``."""
+        self.needs_sign_in = inst.sign_in.required and self.standing is None
+        """Sign-in required and nobody signed in (none yet, or signed out): the sign-in
+        screen is up, and no action but quitting is."""
         self.set_reactive(LibdeskApp.database, db.description)
-        self.set_reactive(LibdeskApp.operator, signed_in_as if inst.sign_in.required and signed_in_as
-                          else settings.operator)
+        self.set_reactive(LibdeskApp.operator, self.standing.operator if self.standing else settings.operator)
         place = inst.places.get(settings.currently_at or "")
         op = inst.operators.get(settings.operator)
         if place is None or op is None or not op.may_act_at(place.code):
@@ -365,6 +369,9 @@ class LibdeskApp(App[int], inherit_bindings=False):
         self.refresh_bindings()
 
     # -- start ---------------------------------------------------------------------------
+    SIGN_IN_CHECK_EVERY_S: ClassVar[float] = 15.0
+    """How often, with sign-in required, the app checks that its operator's sign-in still
+    stands (not disabled, no new secret, the CLI session it opened with still valid)."""
     BORROWING_TICK_EVERY_S: ClassVar[float] = 3600.0
     """How often the app does the timed borrowing work (partners' timeouts), besides at start."""
 
@@ -378,7 +385,9 @@ class LibdeskApp(App[int], inherit_bindings=False):
         self._last_input = time.monotonic()
         rules = self.db.institution.sign_in
         if rules.required and rules.idle_minutes:
-            self.set_interval(15, self._sign_out_when_idle)
+            self.set_interval(15, self._sign_out_when_idle, name="idle sign-out")
+        if rules.required:
+            self.set_interval(self.SIGN_IN_CHECK_EVERY_S, self.check_sign_in, name="sign-in check")
         if self.database_check_every and self.db.engine.dialect.name != "sqlite":
             self.set_interval(self.database_check_every, self.check_database, name="database check")
         if self.needs_sign_in:
@@ -555,37 +564,63 @@ class LibdeskApp(App[int], inherit_bindings=False):
         accepts an operator's secret; then the desk carries on as at start."""
         from screens.sign_in import SignInScreen
 
-        def signed_in(operator: str | None) -> None:
+        def signed_in(held: operators.Standing | None) -> None:
             self._last_input = time.monotonic()
-            self.needs_sign_in = False
-            if operator:
-                self.set_operator(operator)
+            if held is None:
+                return
+            self.standing, self.needs_sign_in = held, False
+            self.set_operator(held.operator)
             self._first_screen()
 
-        self.needs_sign_in = True
+        self.needs_sign_in, self.standing = True, None
         self.push_screen(SignInScreen(self.db, self.operator, reason=reason), signed_in)
 
-    def _sign_out_when_idle(self) -> None:
-        """Sign-in required: after ``idle_minutes`` without a key the desk signs out: pop-ups
-        close (nothing in them was saved) and the sign-in screen comes back."""
-        from screens.sign_in import SignInScreen
-
-        idle = time.monotonic() - getattr(self, "_last_input", time.monotonic())
-        minutes = self.db.institution.sign_in.idle_minutes
-        if idle < minutes * 60 or self.needs_sign_in or isinstance(self.screen, SignInScreen):
+    def sign_out(self, reason: str) -> None:
+        """Back to the sign-in screen: pop-ups close (nothing in them was saved)."""
+        if self.needs_sign_in:
             return
         while isinstance(self.screen, ModalScreen) and len(self.screen_stack) > 1:
             self.pop_screen()
-        self._sign_in(f"Signed out after {minutes} minute(s) without use.")
+        self._sign_in(reason)
+
+    def _sign_out_when_idle(self) -> None:
+        """Sign-in required: after ``idle_minutes`` without a key the desk signs out."""
+        idle = time.monotonic() - getattr(self, "_last_input", time.monotonic())
+        minutes = self.db.institution.sign_in.idle_minutes
+        if idle >= minutes * 60:
+            self.sign_out(f"Signed out after {minutes} minute(s) without use.")
+
+    def check_sign_in(self) -> None:
+        """Check again, off the event loop, that the operator's sign-in still stands; if not
+        (disabled, a new secret, the CLI session ended), sign out saying why."""
+        held = self.standing
+        if held is None or self.needs_sign_in:
+            return
+
+        def check() -> None:
+            try:
+                operators.recheck(self.db, held)
+            except operators.NotSignedIn as exc:
+                self.call_from_thread(self._sign_in_failed, held, exc.message)
+            except LibdeskError:
+                pass  # the database is busy or away: the next check tells
+
+        self.run_worker(check, thread=True, exclusive=True, group="sign-in-check", exit_on_error=False)
+
+    def _sign_in_failed(self, held: operators.Standing, reason: str) -> None:
+        if self.standing is held:  # not someone who signed in since
+            self.sign_out(f"Signed out: {reason}.")
 
     def action_switch_operator(self) -> None:
         """ctrl+o: who is working here (then Currently At, if theirs is not allowed)."""
         if isinstance(self.screen, ModalScreen):
             return
 
-        def signed_in(operator: str | None) -> None:
-            if operator:
-                self.set_operator(operator)
+        def signed_in(who: str | operators.Standing | None) -> None:
+            if isinstance(who, operators.Standing):
+                self.standing, who = who, who.operator
+            if who:
+                self.set_operator(who)
                 if self.currently_at is None:
                     self.action_choose_place()
 
@@ -905,14 +940,14 @@ class LibdeskApp(App[int], inherit_bindings=False):
 
 
 def make_app(db: Database, settings: Settings, *, clock: Clock | None = None,
-             signed_in_as: str | None = None) -> LibdeskApp:
+             signed_in_as: str | operators.Standing | None = None) -> LibdeskApp:
     """The app for a database and workstation settings (tests pass a seeded database and a
     frozen clock). With sign-in required, ``signed_in_as`` is the operator already signed in
     (a ``libdesk login`` session, LIBDESK_SECRET); None opens the app on the sign-in screen."""
     return LibdeskApp(db, settings, clock=clock, signed_in_as=signed_in_as)
 
 
-def run_app(db: Database, settings: Settings, *, signed_in_as: str | None = None) -> int:
+def run_app(db: Database, settings: Settings, *, signed_in_as: str | operators.Standing | None = None) -> int:
     """Run the desk app until the operator quits; the exit code for the shell."""
     app = make_app(db, settings, signed_in_as=signed_in_as)
     app.run()

@@ -27,9 +27,9 @@ from libdesk.db import Database
 from libdesk.errors import LibdeskError
 
 
-class SignInScreen(ModalScreen[str]):
-    """Who is working: operator and secret; dismisses with the operator id once the engine
-    accepts them. Covers the whole screen: what the last operator had open is not shown."""
+class SignInScreen(ModalScreen[operators.Standing]):
+    """Who is working: operator and secret; dismisses with the operator's
+    :class:`~libdesk.operators.Standing` once the engine accepts them. Covers the whole screen: what the last operator had open is not shown."""
 
     BINDINGS = [Binding("escape", "nothing", show=False)]
     DEFAULT_CSS = """
@@ -73,11 +73,11 @@ class SignInScreen(ModalScreen[str]):
         if not secret:
             return
         try:
-            op = operators.authenticate(self.db, operator, secret)
+            held = operators.sign_in(self.db, operator, secret)
         except LibdeskError as exc:  # a wrong secret (counted), locked, disabled, unknown
             self.query_one("#error", Label).update(exc.message)
             return
-        self.dismiss(op.id)
+        self.dismiss(held)
 
     def handle_scan(self, barcode: str) -> bool:
         """A scan before anyone signed in: used for nothing (never typed into the secret)."""
@@ -88,8 +88,8 @@ class SignInScreen(ModalScreen[str]):
         """Escape: there is no way round the sign-in."""
 
 
-class SecretDialog(ModalScreen[str | None]):
-    """Ask ``operator``'s secret; dismisses with the operator id once it is right."""
+class SecretDialog(ModalScreen[operators.Standing | None]):
+    """Ask ``operator``'s secret; dismisses with their Standing once it is right."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
     DEFAULT_CSS = """
@@ -115,11 +115,11 @@ class SecretDialog(ModalScreen[str | None]):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         secret, event.input.value = event.value, ""
         try:
-            operators.authenticate(self.db, self.operator, secret)
+            held = operators.sign_in(self.db, self.operator, secret)
         except LibdeskError as exc:
             self.query_one("#error", Label).update(exc.message)
             return
-        self.dismiss(self.operator)
+        self.dismiss(held)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -148,6 +148,27 @@ async def test_idle_sign_out_returns_to_the_sign_in_screen(signin_db) -> None:
         assert len(app.screen_stack) == 1  # the old pop-up is gone
 
 
+async def test_an_operator_disabled_while_signed_in_is_signed_out(signin_db) -> None:
+    app = _app(signin_db, Settings(operator="admin", currently_at="CCWID"))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await _sign_in(app, pilot, "cc", "cc-pass")
+        assert app.standing is not None and app.standing.operator == "cc"
+        app.check_sign_in()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, ScanInScreen)  # still stands
+        operators.set_disabled(signin_db, "cc", True, by="admin")  # an administrator, elsewhere
+        app.check_sign_in()  # the app does this every SIGN_IN_CHECK_EVERY_S
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, SignInScreen) and app.needs_sign_in
+        assert "Signed out: Operator cc is disabled" in str(screen.query_one("#reason").render())
+        await _sign_in(app, pilot, "cc", "cc-pass")
+        assert app.screen is screen and "disabled" in str(screen.query_one("#error", Label).render())
+
+
 async def test_ctrl_o_asks_the_new_operators_secret(signin_db) -> None:
     app = _app(signin_db, Settings(operator="admin", currently_at="CCWID"), signed_in_as="admin")
     async with app.run_test(size=SIZE) as pilot:
