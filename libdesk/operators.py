@@ -43,7 +43,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from libdesk import clock
 from libdesk.errors import InvalidInput, LibdeskError, NotPermitted
@@ -152,8 +152,12 @@ def _check_secret_text(secret: str) -> None:
         raise InvalidInput("A secret may not contain control characters")
 
 
+_ACCOUNT = select(account_t).where(account_t.c.operator == bindparam("op"))
+"""Built once: listen re-checks an account before every scan."""
+
+
 def _account(conn: Connection, op_id: str) -> dict[str, Any] | None:
-    row = conn.execute(select(account_t).where(account_t.c.operator == op_id)).first()
+    row = conn.execute(_ACCOUNT, {"op": op_id}).first()
     return dict(row._mapping) if row is not None else None
 
 
@@ -265,9 +269,12 @@ def authenticate(db: Any, op_id: str, secret: str) -> Operator:
 
 # -- workstation sessions -------------------------------------------------------------------
 
+_SESSION_KEY = select(meta_t.c.value).where(meta_t.c.key == SESSION_KEY)
+
+
 def _session_key(db: Any, create: bool) -> bytes | None:
     with (db.write() if create else db.read()) as conn:
-        row = conn.execute(select(meta_t.c.value).where(meta_t.c.key == SESSION_KEY)).first()
+        row = conn.execute(_SESSION_KEY).first()
         if row is not None:
             return bytes.fromhex(row.value)
         if not create:
