@@ -49,6 +49,13 @@ Misreads (the ``[wedge]`` barcode rules) are shown in red and change nothing. In
 every handler sits one :class:`~libdesk.scanners.double.DoubleScanFilter` (S4): the same
 barcode again within the window is not acted on, and the screen says so.
 
+Sign-in (institution files without ``sign_in = false``): the app opens as the operator the
+CLI signed in (``signed_in_as``: a ``libdesk login`` session or LIBDESK_SECRET), else on
+:class:`~screens.sign_in.SignInScreen`, where every app action but quitting is off
+(:attr:`LibdeskApp.needs_sign_in`). It signs out back to that screen after ``idle_minutes``
+without a key, or when :func:`libdesk.operators.recheck` (every 15 s) says the sign-in no
+longer stands.
+
 ``libdesk`` with no command calls :func:`run_app` (``libdesk/cli.py::cmd_app``).
 """
 
@@ -304,7 +311,7 @@ class LibdeskApp(App[int], inherit_bindings=False):
         self.set_reactive(LibdeskApp.database, db.description)
         self.set_reactive(LibdeskApp.operator, self.standing.operator if self.standing else settings.operator)
         place = inst.places.get(settings.currently_at or "")
-        op = inst.operators.get(settings.operator)
+        op = inst.operators.get(self.operator)
         if place is None or op is None or not op.may_act_at(place.code):
             place = None
         self.set_reactive(LibdeskApp.currently_at, place.code if place else None)
