@@ -54,20 +54,26 @@ class Runtime:
         self.settings = config.load_settings()
         self.claimed: str = getattr(args, "operator", None) or self.settings.operator or "admin"
         """Who the command says acts (--operator, else the settings file)."""
-        self._operator: str | None = None
+        self._standing: Any = None
         self._db: Any = None
 
     @property
     def operator(self) -> str:
         """Who acts: with sign-in required, the signed-in operator (LIBDESK_SECRET or this
         workstation's ``libdesk login`` session), else the operator claimed."""
-        if self._operator is None:
+        return str(self.standing.operator)
+
+    @property
+    def standing(self) -> Any:
+        """How the operator came to act (:class:`libdesk.operators.Standing`); a long run
+        (``listen``) checks it again with :func:`libdesk.operators.recheck`."""
+        if self._standing is None:
             from libdesk import config, operators
 
-            self._operator = operators.resolve(
+            self._standing = operators.standing(
                 self.db, self.claimed, explicit=getattr(self.args, "operator", None) is not None,
                 session_path=config.session_path(), secret=os.environ.get(operators.SECRET_ENV))
-        return self._operator
+        return self._standing
 
     def db_target(self) -> tuple[str, bool]:
         """The database to use and whether it is the default one (created on first use)."""
@@ -139,12 +145,24 @@ def cmd_app(rt: Runtime) -> int:
         from screens.app import run_app  # noqa: F401  (Textual loads only here)
     except ImportError:
         return cmd_overview(rt)
+    from libdesk import operators
+
     # --operator opens the app as that operator (it becomes this workstation's operator).
-    rt.settings.operator = rt.operator
-    if rt.settings.currently_at is not None and not rt.db.institution.operator(rt.operator).may_act_at(
-            rt.settings.currently_at):
-        rt.settings.currently_at, rt.settings.status, rt.settings.done = None, None, False
-    return int(run_app(rt.db, rt.settings) or 0)
+    # With sign-in required and no session nor LIBDESK_SECRET, the app opens on its sign-in
+    # screen instead (the operator claimed is offered there).
+    try:
+        held: Any = rt.standing
+    except operators.NotSignedIn:
+        if not rt.db.institution.sign_in.required:
+            raise  # sign_in = false: a disabled operator is refused, as by every command
+        held = None
+    op = rt.db.institution.operators.get(held.operator if held else rt.claimed)
+    if op is not None:
+        rt.settings.operator = op.id
+        if rt.settings.currently_at is not None and not op.may_act_at(rt.settings.currently_at):
+            rt.settings.currently_at, rt.settings.status, rt.settings.done = None, None, False
+    signed_in = held if rt.db.institution.sign_in.required else None
+    return int(run_app(rt.db, rt.settings, signed_in_as=signed_in) or 0)
 
 
 def cmd_overview(rt: Runtime) -> int:

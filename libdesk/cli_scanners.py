@@ -15,6 +15,10 @@
   each scan meanwhile refused (``kind`` ``unreachable``), the server tried again with backoff
   (0.5 s doubling to 10 s), one line when it is back; the next scan is applied as usual.
   A station started while the server is unreachable waits for it the same way.
+- Sign-in is checked again before every scan (:func:`libdesk.operators.recheck`): once the
+  session has expired or been signed out, or the operator has been disabled or given a new
+  secret, each scan is refused with one line (``kind`` ``not_signed_in``; nothing changed),
+  said once on stderr, until the sign-in stands again (a new ``libdesk login``).
 - Start-up problems (unknown place, not permitted, a status the department does not have,
   a port that does not exist or is busy) are one line on stderr and exit 1 before anything
   is read. ``--wait`` makes a missing serial port a status line instead, and waits.
@@ -140,6 +144,7 @@ class _Station:
         self.unreachable_since: float | None = None
         self.next_probe: float | None = None
         self.backoff = 0.0
+        self.signed_out = False
 
     def handle(self, event: ScanEvent, seen_at: float) -> None:
         from libdesk import scan
@@ -157,6 +162,9 @@ class _Station:
                         "since": round(repeat.since, 3)}, repeat.message)
             return
         try:
+            # Checked again before every scan: a session that expired, or an operator disabled
+            # or given a new secret while the station runs, refuses the scan (nothing changed).
+            self._still_signed_in()
             result = scan.scan_in(self.rt.db, event.barcode, at=self.at, operator=self.rt.operator,
                                   status=self.status, done=self.done)
         except DatabaseUnreachable as exc:
@@ -177,6 +185,22 @@ class _Station:
         self.applied += 1
         self._came_back()
         self._line({"event": "scan", **result.to_dict()}, f"{result.barcode}: {result.message}")
+
+    def _still_signed_in(self) -> None:
+        """Raise NotSignedIn (after saying so once on stderr) unless the operator's sign-in
+        still stands; say once when it stands again (``libdesk login`` meanwhile)."""
+        from libdesk import operators
+
+        try:
+            operators.recheck(self.rt.db, self.rt.standing)
+        except operators.NotSignedIn as exc:
+            if not self.signed_out:
+                self.signed_out = True
+                print(f"libdesk: {exc.message}; scans are refused until then", file=sys.stderr, flush=True)
+            raise
+        if self.signed_out:
+            self.signed_out = False
+            print(f"libdesk: signed in again as {self.rt.operator}; scanning again", file=sys.stderr, flush=True)
 
     # -- the database going away and coming back ---------------------------------------------
     def _went_away(self, exc: DatabaseUnreachable) -> None:

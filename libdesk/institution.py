@@ -398,9 +398,14 @@ class _Builder:
             self.unique(operators, op_id, f"{where}.id", "operator")
             op_places = self.get(entry, "places", where, list, [])
             for place in op_places:
+                if not isinstance(place, str):
+                    raise self.fail(f"{where}.places", f"must be a list of place codes (text), not {place!r}")
                 if place != "*" and place not in places:
                     raise self.fail(f"{where}.places", f"unknown place {place!r} for operator {op_id!r}")
             roles = self.get(entry, "roles", where, list, [])
+            for role in roles:
+                if not isinstance(role, str):
+                    raise self.fail(f"{where}.roles", f"must be a list of role names (text), not {role!r}")
             operators[op_id] = Operator(op_id, self.get(entry, "name", where, str, op_id), tuple(op_places), tuple(roles))
 
         partners: dict[str, Partner] = {}

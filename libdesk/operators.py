@@ -38,11 +38,12 @@ import json
 import os
 import secrets as _secrets
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from libdesk import clock
 from libdesk.errors import InvalidInput, LibdeskError, NotPermitted
@@ -120,6 +121,8 @@ SESSION_KEY = "session_key"
 class NotSignedIn(LibdeskError):
     """A wrong secret, a locked or disabled operator, or no valid session."""
 
+    kind = "not_signed_in"
+
 
 def hash_secret(secret: str) -> str:
     salt = _secrets.token_bytes(16)
@@ -149,8 +152,12 @@ def _check_secret_text(secret: str) -> None:
         raise InvalidInput("A secret may not contain control characters")
 
 
+_ACCOUNT = select(account_t).where(account_t.c.operator == bindparam("op"))
+"""Built once: listen re-checks an account before every scan."""
+
+
 def _account(conn: Connection, op_id: str) -> dict[str, Any] | None:
-    row = conn.execute(select(account_t).where(account_t.c.operator == op_id)).first()
+    row = conn.execute(_ACCOUNT, {"op": op_id}).first()
     return dict(row._mapping) if row is not None else None
 
 
@@ -262,9 +269,12 @@ def authenticate(db: Any, op_id: str, secret: str) -> Operator:
 
 # -- workstation sessions -------------------------------------------------------------------
 
+_SESSION_KEY = select(meta_t.c.value).where(meta_t.c.key == SESSION_KEY)
+
+
 def _session_key(db: Any, create: bool) -> bytes | None:
     with (db.write() if create else db.read()) as conn:
-        row = conn.execute(select(meta_t.c.value).where(meta_t.c.key == SESSION_KEY)).first()
+        row = conn.execute(_SESSION_KEY).first()
         if row is not None:
             return bytes.fromhex(row.value)
         if not create:
@@ -331,31 +341,65 @@ def logout(db: Any, path: Path) -> bool:
 
 def session_operator(db: Any, path: Path) -> str | None:
     """The operator of this workstation's valid session for this database, else None."""
+    return session_check(db, path)[0]
+
+
+def session_check(db: Any, path: Path) -> tuple[str | None, str]:
+    """This workstation's session for this database: (operator, "") while it is valid, else
+    (None, why not, in words: none here, expired, the secret changed, disabled)."""
     key = _session_key(db, create=False)
     if key is None:
-        return None
+        return None, "no session on this workstation"
     entry = _read_sessions(path).get(_db_id(key))
     if not isinstance(entry, dict):
-        return None
+        return None, "no session on this workstation (signed out?)"
     payload = {k: entry.get(k) for k in ("operator", "db", "generation", "expires")}
     if not hmac.compare_digest(str(entry.get("sig", "")), _sign(key, payload)):
-        return None
+        return None, "the session file is not valid"
     try:
-        if datetime.fromisoformat(str(payload["expires"])) <= clock.now():
-            return None
+        expires = datetime.fromisoformat(str(payload["expires"]))
     except ValueError:
-        return None
+        return None, "the session file is not valid"
+    if expires <= clock.now():
+        return None, f"the session expired at {expires.strftime('%Y-%m-%d %H:%M')}"
     op = db.institution.operators.get(str(payload["operator"]))
     if op is None:
-        return None
+        return None, f"operator {payload['operator']} is no longer in the institution file"
     with db.read() as conn:
         acc = _account(conn, op.id)
-    if acc is None or acc["disabled"] or acc["generation"] != payload["generation"]:
-        return None
-    return op.id
+    if acc is None:
+        return None, f"operator {op.id} has no secret any more"
+    if acc["disabled"]:
+        return None, f"operator {op.id} is disabled"
+    if acc["generation"] != payload["generation"]:
+        return None, f"the secret of {op.id} was changed (or they were disabled and enabled)"
+    return op.id, ""
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Who acts for a command or a station, and how they came to (:func:`standing`), so that
+    a long run (``listen``) can check again that it still holds (:func:`recheck`)."""
+
+    operator: str
+    how: str
+    """``session`` (this workstation's ``libdesk login``), ``secret`` (LIBDESK_SECRET, checked
+    once), or ``claimed`` (sign-in not required)."""
+    generation: int | None = None
+    """The operator's account generation when the secret was checked (``secret``)."""
+    session_path: Path | None = None
 
 
 def resolve(db: Any, claimed: str, *, explicit: bool, session_path: Path, secret: str | None) -> str:
+    """Who acts for a CLI command or ``listen`` (see :func:`standing`).
+
+    Raises:
+        NotFound (unknown operator), NotSignedIn.
+    """
+    return standing(db, claimed, explicit=explicit, session_path=session_path, secret=secret).operator
+
+
+def standing(db: Any, claimed: str, *, explicit: bool, session_path: Path, secret: str | None) -> Standing:
     """Who acts for a CLI command or ``listen``: with sign-in required, the operator whose
     secret is in ``LIBDESK_SECRET`` or whose session this workstation holds; without it, the
     operator claimed (--operator or the settings file), unless disabled.
@@ -370,12 +414,49 @@ def resolve(db: Any, claimed: str, *, explicit: bool, session_path: Path, secret
             acc = _account(conn, op.id)
         if acc is not None and acc["disabled"]:
             raise NotSignedIn(f"Operator {op.id} is disabled")
-        return op.id
+        return Standing(op.id, "claimed")
     if secret is not None:
-        return authenticate(db, claimed, secret).id
+        return sign_in(db, claimed, secret)
     current = session_operator(db, session_path)
     if current is None:
         raise NotSignedIn("Sign in first: libdesk login --operator ID (scripts: set LIBDESK_SECRET and --operator)")
     if explicit and claimed != current:
         raise NotSignedIn(f"Signed in as {current}, not {claimed}: libdesk login --operator {claimed}")
-    return current
+    return Standing(current, "session", session_path=session_path)
+
+
+def sign_in(db: Any, op_id: str, secret: str) -> Standing:
+    """:func:`authenticate`, kept as a :class:`Standing` to :func:`recheck` later (the desk
+    app's sign-in screen, LIBDESK_SECRET).
+
+    Raises:
+        NotFound (unknown operator), NotSignedIn.
+    """
+    op = authenticate(db, op_id, secret)
+    with db.read() as conn:
+        acc = _account(conn, op.id)
+    return Standing(op.id, "secret", generation=acc["generation"] if acc else None)
+
+
+def recheck(db: Any, held: Standing) -> None:
+    """Check again, during a long run, that ``held`` still stands: the session is still valid
+    (not expired, not signed out, the secret unchanged), or the operator whose secret was
+    checked has neither been disabled nor been given a new secret since. One or two reads, no
+    hashing: cheap enough before every scan.
+
+    Raises:
+        NotSignedIn: one line saying why, and how to go on.
+    """
+    if held.how == "session" and held.session_path is not None:
+        current, why = session_check(db, held.session_path)
+        if current == held.operator:
+            return
+        if current is not None:
+            why = f"this workstation is now signed in as {current}"
+        raise NotSignedIn(f"Signed out: {why}; sign in again (libdesk login --operator {held.operator})")
+    with db.read() as conn:
+        acc = _account(conn, held.operator)
+    if acc is not None and acc["disabled"]:
+        raise NotSignedIn(f"Operator {held.operator} is disabled")
+    if held.how == "secret" and (acc is None or acc["generation"] != held.generation):
+        raise NotSignedIn(f"The secret of {held.operator} was changed: start again with the new one")

@@ -49,6 +49,13 @@ Misreads (the ``[wedge]`` barcode rules) are shown in red and change nothing. In
 every handler sits one :class:`~libdesk.scanners.double.DoubleScanFilter` (S4): the same
 barcode again within the window is not acted on, and the screen says so.
 
+Sign-in (institution files without ``sign_in = false``): the app opens as the operator the
+CLI signed in (``signed_in_as``: a ``libdesk login`` session or LIBDESK_SECRET), else on
+:class:`~screens.sign_in.SignInScreen`, where every app action but quitting is off
+(:attr:`LibdeskApp.needs_sign_in`). It signs out back to that screen after ``idle_minutes``
+without a key, or when :func:`libdesk.operators.recheck` (every 15 s) says the sign-in no
+longer stands.
+
 ``libdesk`` with no command calls :func:`run_app` (``libdesk/cli.py::cmd_app``).
 """
 
@@ -74,7 +81,7 @@ from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
 from textual.widgets import Input
 
-from libdesk import borrowing
+from libdesk import borrowing, operators
 from libdesk import clock as engine_clock
 from libdesk.config import Settings, save_settings
 from libdesk.db import Database
@@ -279,7 +286,8 @@ class LibdeskApp(App[int], inherit_bindings=False):
     """The database slot's colour: ok (as always), unreachable (red: scans are refused), back
     (green: it was unreachable this session and answers again)."""
 
-    def __init__(self, db: Database, settings: Settings, *, clock: Clock | None = None) -> None:
+    def __init__(self, db: Database, settings: Settings, *, clock: Clock | None = None,
+                 signed_in_as: str | operators.Standing | None = None) -> None:
         super().__init__()
         self.db = db
         """The open database; screens and workers call the engine with it."""
@@ -292,10 +300,18 @@ class LibdeskApp(App[int], inherit_bindings=False):
         for mode, spec in self.screen_specs.items():
             self.add_mode(mode, partial(spec.build, self))
         inst = db.institution
+        if isinstance(signed_in_as, str):
+            signed_in_as = operators.Standing(signed_in_as, "claimed")
+        self.standing: operators.Standing | None = signed_in_as if inst.sign_in.required else None
+        """Sign-in required: how the operator signed in (the CLI's session or LIBDESK_SECRET,
+        the sign-in screen, ctrl+o), checked again every ``SIGN_IN_CHECK_EVERY_S``."""
+        self.needs_sign_in = inst.sign_in.required and self.standing is None
+        """Sign-in required and nobody signed in (none yet, or signed out): the sign-in
+        screen is up, and no action but quitting is."""
         self.set_reactive(LibdeskApp.database, db.description)
-        self.set_reactive(LibdeskApp.operator, settings.operator)
+        self.set_reactive(LibdeskApp.operator, self.standing.operator if self.standing else settings.operator)
         place = inst.places.get(settings.currently_at or "")
-        op = inst.operators.get(settings.operator)
+        op = inst.operators.get(self.operator)
         if place is None or op is None or not op.may_act_at(place.code):
             place = None
         self.set_reactive(LibdeskApp.currently_at, place.code if place else None)
@@ -360,6 +376,9 @@ class LibdeskApp(App[int], inherit_bindings=False):
         self.refresh_bindings()
 
     # -- start ---------------------------------------------------------------------------
+    SIGN_IN_CHECK_EVERY_S: ClassVar[float] = 15.0
+    """How often, with sign-in required, the app checks that its operator's sign-in still
+    stands (not disabled, no new secret, the CLI session it opened with still valid)."""
     BORROWING_TICK_EVERY_S: ClassVar[float] = 3600.0
     """How often the app does the timed borrowing work (partners' timeouts), besides at start."""
 
@@ -373,9 +392,18 @@ class LibdeskApp(App[int], inherit_bindings=False):
         self._last_input = time.monotonic()
         rules = self.db.institution.sign_in
         if rules.required and rules.idle_minutes:
-            self.set_interval(15, self._sign_out_when_idle)
+            self.set_interval(15, self._sign_out_when_idle, name="idle sign-out")
+        if rules.required:
+            self.set_interval(self.SIGN_IN_CHECK_EVERY_S, self.check_sign_in, name="sign-in check")
         if self.database_check_every and self.db.engine.dialect.name != "sqlite":
             self.set_interval(self.database_check_every, self.check_database, name="database check")
+        if self.needs_sign_in:
+            self._sign_in()
+        else:
+            self._first_screen()
+
+    def _first_screen(self) -> None:
+        """Who and where, once someone is signed in (or sign-in is off)."""
         if self.operator not in self.db.institution.operators:
             self.notify(f"Unknown operator {self.operator!r} in the settings file: choose who is working",
                         severity="error")
@@ -474,6 +502,8 @@ class LibdeskApp(App[int], inherit_bindings=False):
     # -- keys ----------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         screen = self.screen
+        if self.needs_sign_in and action not in ("quit", "help_quit"):
+            return False  # the sign-in screen: nothing else until someone signs in
         if action == "open":
             return parameters[0] in self.screen_specs
         if action == "refresh":
@@ -536,30 +566,68 @@ class LibdeskApp(App[int], inherit_bindings=False):
             return
         self.push_screen(chooser, chosen)
 
-    def _sign_out_when_idle(self) -> None:
-        """Sign-in required: after ``idle_minutes`` without a key the desk locks, and only the
-        operator's secret (or ctrl+o's sign-in of another operator) opens it again."""
-        from screens.sign_in import SecretDialog
+    def _sign_in(self, reason: str = "") -> None:
+        """The sign-in screen (sign-in required): nothing else is reachable until the engine
+        accepts an operator's secret; then the desk carries on as at start."""
+        from screens.sign_in import SignInScreen
 
+        def signed_in(held: operators.Standing | None) -> None:
+            self._last_input = time.monotonic()
+            if held is None:
+                return
+            self.standing, self.needs_sign_in = held, False
+            self.set_operator(held.operator)
+            self._first_screen()
+
+        self.needs_sign_in, self.standing = True, None
+        self.push_screen(SignInScreen(self.db, self.operator, reason=reason), signed_in)
+
+    def sign_out(self, reason: str) -> None:
+        """Back to the sign-in screen: pop-ups close (nothing in them was saved)."""
+        if self.needs_sign_in:
+            return
+        while isinstance(self.screen, ModalScreen) and len(self.screen_stack) > 1:
+            self.pop_screen()
+        self._sign_in(reason)
+
+    def _sign_out_when_idle(self) -> None:
+        """Sign-in required: after ``idle_minutes`` without a key the desk signs out."""
         idle = time.monotonic() - getattr(self, "_last_input", time.monotonic())
-        if idle < self.db.institution.sign_in.idle_minutes * 60 or isinstance(self.screen, SecretDialog):
+        minutes = self.db.institution.sign_in.idle_minutes
+        if idle >= minutes * 60:
+            self.sign_out(f"Signed out after {minutes} minute(s) without use.")
+
+    def check_sign_in(self) -> None:
+        """Check again, off the event loop, that the operator's sign-in still stands; if not
+        (disabled, a new secret, the CLI session ended), sign out saying why."""
+        held = self.standing
+        if held is None or self.needs_sign_in:
             return
 
-        def unlocked(operator: str | None) -> None:
-            self._last_input = time.monotonic()
-            if operator:
-                self.set_operator(operator)
+        def check() -> None:
+            try:
+                operators.recheck(self.db, held)
+            except operators.NotSignedIn as exc:
+                self.call_from_thread(self._sign_in_failed, held, exc.message)
+            except LibdeskError:
+                pass  # the database is busy or away: the next check tells
 
-        self.push_screen(SecretDialog(self.db, self.operator, locked=True), unlocked)
+        self.run_worker(check, thread=True, exclusive=True, group="sign-in-check", exit_on_error=False)
+
+    def _sign_in_failed(self, held: operators.Standing, reason: str) -> None:
+        if self.standing is held:  # not someone who signed in since
+            self.sign_out(f"Signed out: {reason}.")
 
     def action_switch_operator(self) -> None:
         """ctrl+o: who is working here (then Currently At, if theirs is not allowed)."""
         if isinstance(self.screen, ModalScreen):
             return
 
-        def signed_in(operator: str | None) -> None:
-            if operator:
-                self.set_operator(operator)
+        def signed_in(who: str | operators.Standing | None) -> None:
+            if isinstance(who, operators.Standing):
+                self.standing, who = who, who.operator
+            if who:
+                self.set_operator(who)
                 if self.currently_at is None:
                     self.action_choose_place()
 
@@ -878,14 +946,16 @@ class LibdeskApp(App[int], inherit_bindings=False):
             self.notify(repeat.message, title="Scanned twice", severity="warning")
 
 
-def make_app(db: Database, settings: Settings, *, clock: Clock | None = None) -> LibdeskApp:
+def make_app(db: Database, settings: Settings, *, clock: Clock | None = None,
+             signed_in_as: str | operators.Standing | None = None) -> LibdeskApp:
     """The app for a database and workstation settings (tests pass a seeded database and a
-    frozen clock)."""
-    return LibdeskApp(db, settings, clock=clock)
+    frozen clock). With sign-in required, ``signed_in_as`` is the operator already signed in
+    (a ``libdesk login`` session, LIBDESK_SECRET); None opens the app on the sign-in screen."""
+    return LibdeskApp(db, settings, clock=clock, signed_in_as=signed_in_as)
 
 
-def run_app(db: Database, settings: Settings) -> int:
+def run_app(db: Database, settings: Settings, *, signed_in_as: str | operators.Standing | None = None) -> int:
     """Run the desk app until the operator quits; the exit code for the shell."""
-    app = make_app(db, settings)
+    app = make_app(db, settings, signed_in_as=signed_in_as)
     app.run()
     return int(app.return_code or 0)

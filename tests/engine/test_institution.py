@@ -58,6 +58,9 @@ def test_home_desk_of_remote_item_is_the_depository(inst):
     (('code = "LAW"\nname', 'code = "WID"\nname'), "libraries[1].code", "duplicate library code 'WID'"),
     (("days = 60", 'days = "sixty"'), "departments[5].days", "must be int"),
     (('places = ["CCWID"]', 'places = ["NOWHERE"]'), "operators[2].places", "unknown place 'NOWHERE'"),
+    (('places = ["CCWID"]', 'places = [["CCWID"]]'), "operators[2].places", "must be a list of place codes"),
+    (('places = ["CCWID"]', "places = [1]"), "operators[2].places", "not 1"),
+    (('roles = ["borrowing_desk"]', "roles = [{ x = 1 }]"), "operators[1].roles", "must be a list of role names"),
     (("recall_days = 7", "recall_dayz = 7"), "policy.recall_dayz", "unknown setting"),
     (('desk = "HD"\n', ""), "locations[3].desk", "remote-storage location needs"),
 ])
