@@ -58,6 +58,12 @@ def test_home_desk_of_remote_item_is_the_depository(inst):
     (('code = "LAW"\nname', 'code = "WID"\nname'), "libraries[1].code", "duplicate library code 'WID'"),
     (("days = 60", 'days = "sixty"'), "departments[5].days", "must be int"),
     (('places = ["CCWID"]', 'places = ["NOWHERE"]'), "operators[2].places", "unknown place 'NOWHERE'"),
+    (('places = ["CCWID"]', "places = [1, 2]"), "operators[2].places[0]", "must be a string, not int"),
+    (('places = ["CCWID"]', 'places = ["CCWID", ["HD"]]'), "operators[2].places[1]", "must be a string, not list"),
+    (('places = ["CCWID"]', 'places = [""]'), "operators[2].places[0]", "is empty"),
+    (('roles = ["borrowing_desk"]', 'roles = [{ name = "x" }]'), "operators[1].roles[0]", "must be a string, not dict"),
+    (('roles = ["borrowing_desk"]', "roles = [true]"), "operators[1].roles[0]", "must be a string, not bool"),
+    (('roles = ["borrowing_desk"]', 'roles = "borrowing_desk"'), "operators[1].roles", "must be list, not str"),
     (("recall_days = 7", "recall_dayz = 7"), "policy.recall_dayz", "unknown setting"),
     (('desk = "HD"\n', ""), "locations[3].desk", "remote-storage location needs"),
 ])
