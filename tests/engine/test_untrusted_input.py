@@ -7,10 +7,10 @@ from __future__ import annotations
 import pytest
 
 from libdesk import borrowing as rs
-from libdesk import requests
+from libdesk import circulation, queries, requests
 from libdesk.barcodes import check_barcode, clean_barcode
 from libdesk.core import MAX_ROW_ID
-from libdesk.errors import InvalidInput, NotFound
+from libdesk.errors import InvalidInput, LibdeskError, NotFound
 from tests.conftest import db_fingerprint
 
 BAD_NAMES = ["../../x", "/abs/path/x", "a/b", "a\\b", "..", "x..y", "CU\x001", "CU\x1b[31m", "CU\n1", "CU\x7f"]
@@ -79,4 +79,36 @@ def test_an_id_no_row_can_have_is_not_found_never_an_overflow(db, ident):
             call()
     with pytest.raises(NotFound, match=f"no message or note {ident}"):
         rs.dismiss(db, i, ident, operator="rs")
+    assert db_fingerprint(db) == before
+
+
+# -- text the word index or the server cannot take -------------------------------------------------
+
+@pytest.mark.parametrize("query", ["ab\x00cd", "\x00*", "law\x1b[2J", "W0\x07*", "x\udcff"])
+def test_a_search_with_a_control_character_is_refused_the_same_on_both_engines(db, query):
+    """FTS5 read NUL as the end of its query (a syntax error, exit 70) and PostgreSQL takes
+    no NUL; a person gets one line instead, on either engine."""
+    with pytest.raises(InvalidInput, match="control character"):
+        queries.search(db, query)
+    with pytest.raises(InvalidInput, match="control character"):
+        queries.inprocess_page(db, queries.InProcessFilter("CCWID", search=query))
+
+
+def test_tabs_and_spaces_in_a_search_part_words(db):
+    assert queries.search(db, "\tW01 ") == queries.search(db, "W01")
+
+
+@pytest.mark.parametrize("lookup", [
+    lambda db: queries.item_show(db, "W0\x001"),
+    lambda db: queries.item_history(db, "W0\x001"),
+    lambda db: circulation.loan(db, "W01", "P\x000", at="WID-CIRC", operator="circ"),
+    lambda db: circulation.return_item(db, "W\x0001", at="WID-CIRC", operator="circ"),
+], ids=["item show", "item history", "loan --patron", "return"])
+def test_a_nul_in_a_looked_up_value_is_a_user_error_on_every_engine(db, lookup):
+    """SQLite finds no such row; PostgreSQL's driver refuses NUL in text before sending it,
+    and that (SQLSTATE class 22, a data exception) is a user error too, not exit 70."""
+    before = db_fingerprint(db)
+    with pytest.raises(LibdeskError) as err:
+        lookup(db)
+    assert "\n" not in err.value.message
     assert db_fingerprint(db) == before
