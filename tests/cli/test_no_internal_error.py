@@ -134,3 +134,21 @@ def test_generated_arguments_never_end_in_an_internal_error(demo_db, command, te
 def test_cases_that_ended_in_an_internal_error(demo_db, argv):
     """Each an exit 70 once (issue 14, or found by the test above), or more than one line."""
     check(["--db", str(demo_db), *argv])
+
+
+@pytest.mark.parametrize("argv", [
+    ["borrowing", "partner-ship", "7", "--barcode", "../../x"],
+    ["borrowing", "partner-ship", "7", "--barcode", "/abs/path/x"],
+    ["borrowing", "receive", "13", "--at", "WID-CIRC", "--barcode", "a\\b"],
+    ["borrowing", "receive", "13", "--at", "WID-CIRC", "--barcode", "CU\x1b[2J"],
+], ids=repr)
+def test_borrowing_ship_and_receive_refuse_a_barcode_that_reads_as_a_path(demo_db, argv):
+    """Issue 14, item 3: one line, exit 1, the database unchanged (a slip's file name is made
+    from the barcode later)."""
+    from tests.cli.test_bad_input import fingerprint
+
+    before = fingerprint(demo_db)
+    code, out, err = run(["--db", str(demo_db), "--operator", "admin", *argv])
+    assert (code, out) == (cli.Exit.USER_ERROR, ""), err
+    assert len(err.splitlines()) == 1 and "Not a barcode" in err, err
+    assert fingerprint(demo_db) == before
