@@ -60,7 +60,20 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
 from libdesk import circulation, clock
-from libdesk.core import Ctx, Result, action, event_t, system_action, event_view, item_t, item_view, queue_statement, request_t
+from libdesk.barcodes import check_barcode
+from libdesk.core import (
+    Ctx,
+    Result,
+    action,
+    event_t,
+    event_view,
+    item_t,
+    item_view,
+    known_id,
+    queue_statement,
+    request_t,
+    system_action,
+)
 from libdesk.db import Database
 from libdesk.operators import BORROWING_DESK_ROLE, BORROWING_ROLE, check_role
 from libdesk.errors import ConcurrentChange, InvalidInput, NotFound, WrongState
@@ -75,7 +88,6 @@ from libdesk.models import (
 )
 from libdesk.requests import patron as patron_record
 from libdesk.routing import NO_PROCESS, Routed, discharge, notify
-from libdesk.scan import clean_barcode
 
 borrowing_t = BorrowingRequest.__table__
 message_t = BorrowingMessage.__table__
@@ -242,10 +254,15 @@ def _staff(ctx: Ctx) -> None:
 
 
 def _load(ctx: Ctx, borrowing_id: int) -> dict[str, Any]:
-    row = ctx.conn.execute(_SELECT, {"id": borrowing_id}).first()
+    row = ctx.conn.execute(_SELECT, {"id": _known(borrowing_id)}).first()
     if row is None:
         raise NotFound(f"No borrowing request {borrowing_id}")
     return dict(row._mapping)
+
+
+def _known(borrowing_id: int) -> int:
+    """Raises NotFound for an id no borrowing request can have (see :func:`core.known_id`)."""
+    return known_id(borrowing_id, f"No borrowing request {borrowing_id}")
 
 
 def _active_messages(conn: Connection, borrowing_id: int, kind: str | None = None) -> list[dict[str, Any]]:
@@ -580,7 +597,7 @@ def partner_ship(db: Database, borrowing_id: int, *, operator: str, barcode: str
         _staff(ctx)
         b = _load(ctx, borrowing_id)
         _require(ctx, b, "record a shipment", REQUEST_SENT, WAITING_FOR_CANCEL)
-        code = clean_barcode(barcode) if barcode is not None else b["item_barcode"]
+        code = check_barcode(barcode) if barcode is not None else b["item_barcode"]
         partner = current_partner(b)
         if b["status"] == WAITING_FOR_CANCEL:
             status = CANCELLED_BY_PATRON if b["cancel_by"] == "patron" else CANCELLED_BY_STAFF
@@ -688,6 +705,7 @@ def dismiss(db: Database, borrowing_id: int, message_id: int | None = None, *, o
         _staff(ctx)
         b = _load(ctx, borrowing_id)
         if message_id is not None:
+            known_id(message_id, f"Borrowing request {borrowing_id} has no message or note {message_id}")
             row = ctx.conn.execute(select(message_t).where(message_t.c.id == message_id,
                                                            message_t.c.borrowing_id == borrowing_id)).first()
             if row is None:
@@ -824,7 +842,7 @@ def receive(db: Database, borrowing_id: int, *, at: str, operator: str, barcode:
         cancelled = b["status"] in CANCELLED
         if not (b["status"] == SHIPPED or (cancelled and b["shipped_at"] is not None and b["item_id"] is None)):
             raise _refuse(ctx.conn, b, "receive an item")
-        code = clean_barcode(barcode or b["item_barcode"] or f"RS{borrowing_id:06d}")
+        code = check_barcode(barcode or b["item_barcode"] or f"RS{borrowing_id:06d}")
         item, routed = _receive(ctx, b, desk, code)
         return _result(ctx, b, f"Received {code}: {routed.message}", item=item, routed=routed)
 
@@ -1068,7 +1086,7 @@ def _remove_item(ctx: Ctx, b: dict[str, Any], item: dict[str, Any], why: str) ->
 
 def _read(db: Database, borrowing_id: int) -> dict[str, Any]:
     with db.read() as conn:
-        row = conn.execute(select(borrowing_t).where(borrowing_t.c.id == borrowing_id)).first()
+        row = conn.execute(select(borrowing_t).where(borrowing_t.c.id == _known(borrowing_id))).first()
     if row is None:
         raise NotFound(f"No borrowing request {borrowing_id}")
     return dict(row._mapping)
@@ -1133,7 +1151,7 @@ def show(db: Database, borrowing_id: int) -> dict[str, Any]:
         NotFound: no such request.
     """
     with db.read() as conn:
-        row = conn.execute(select(borrowing_t).where(borrowing_t.c.id == borrowing_id)).first()
+        row = conn.execute(select(borrowing_t).where(borrowing_t.c.id == _known(borrowing_id))).first()
         if row is None:
             raise NotFound(f"No borrowing request {borrowing_id}")
         return _view(conn, db.institution, dict(row._mapping))

@@ -963,7 +963,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             arg.encode("utf-8")
         except UnicodeEncodeError:  # a byte that is not UTF-8 arrives as a lone surrogate
-            shown = arg.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            shown = _shown_argument(arg)
             print(f"libdesk: argument '{shown}' is not UTF-8 text", file=sys.stderr)
             return Exit.USER_ERROR
     parser = build_parser()
@@ -989,6 +989,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return Exit.OK
     except Exception as exc:  # a bug: one line for the person, the traceback in a log file
         return _internal_error(exc)
+
+
+def _shown_argument(arg: str, limit: int = 60) -> str:
+    """An argument that is not UTF-8, on one printable line: a byte that is not UTF-8 (as
+    Python's surrogateescape hands it over) as ``\\xff``, a control character escaped, at
+    most ``limit`` characters of it."""
+    def one(c: str) -> str:
+        if "\udc80" <= c <= "\udcff":
+            return f"\\x{ord(c) - 0xDC00:02x}"
+        return c if c.isprintable() else repr(c)[1:-1]
+
+    shown = "".join(one(c) for c in arg[:limit])
+    return shown + ("…" if len(arg) > limit else "")
 
 
 def _internal_error(exc: BaseException) -> int:

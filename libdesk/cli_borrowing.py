@@ -198,6 +198,8 @@ def cmd_report(rt: Runtime) -> int:
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     """Add ``borrowing`` and its subcommands to the ``libdesk`` subparsers ``sub``."""
+    from libdesk.cli import _count  # --limit: 1 to 100000, as for every list (cli is loaded by now)
+
     help_text = "resource-sharing borrowing requests: statuses, partner actions, checks, report"
     p = sub.add_parser("borrowing", parents=[common], help=help_text, description=help_text)
     p.set_defaults(func=lambda rt: 0)
@@ -231,7 +233,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     q.add_argument("--status", help="only this status (code or name, e.g. ready_to_be_sent)")
     q.add_argument("--with-messages", action="store_true",
                    help="only requests with an active general message from a lender (to read and dismiss)")
-    q.add_argument("--limit", type=int, default=500)
+    q.add_argument("--limit", type=_count, default=500)
     add("tick", cmd_tick, "the timed work: requests a partner did not answer in time go to the next partner "
                           "(recorded as the system's; the app does it at start and hourly)", ident=False, at=None)
     add("locate", cmd_borrowing, "run the locate again for a request in Locate in Process")
@@ -261,7 +263,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     q = add("check", cmd_check, "the daily, weekly or monthly check (the seed's states, oldest first)",
             ident=False, at=None)
     q.add_argument("period", choices=["daily", "weekly", "monthly"])
-    q.add_argument("--limit", type=int, default=200, help="rows per state (counts are always complete)")
+    q.add_argument("--limit", type=_count, default=200, help="rows per state (counts are always complete)")
     q = add("report", cmd_report, "completed requests not returned properly, by process type (monthly)",
             ident=False, at=None)
     q.add_argument("-o", "--output", metavar="FILE", help="export to FILE.csv or FILE.xlsx")

@@ -40,6 +40,24 @@ from libdesk.models import (
     Request,
 )
 
+MAX_ROW_ID = 2**31 - 1
+"""The largest id a row can have on every engine (PostgreSQL's INTEGER column; ids count from 1)."""
+
+
+def known_id(value: int, missing: str) -> int:
+    """``value`` as the id of a row to look up. One no row can have (below 1, or beyond
+    :data:`MAX_ROW_ID`, e.g. ``99999999999999999999999`` typed at the shell) is refused as
+    the row not being there, with ``missing``: it never reaches the driver, whose integer
+    would overflow.
+
+    Raises:
+        NotFound: ``missing``.
+    """
+    if not 1 <= value <= MAX_ROW_ID:
+        raise NotFound(missing)
+    return value
+
+
 item_t = Item.__table__
 request_t = Request.__table__
 event_t = Event.__table__
@@ -187,7 +205,7 @@ class Ctx:
 
     # -- requests ----------------------------------------------------------------------
     def request(self, request_id: int) -> dict[str, Any]:
-        row = self.run.first(_SELECT_REQUEST, {"id": request_id})
+        row = self.run.first(_SELECT_REQUEST, {"id": known_id(request_id, f"No request with id {request_id}")})
         if row is None:
             raise NotFound(f"No request with id {request_id}")
         return row

@@ -32,6 +32,7 @@ from libdesk.errors import (
     DatabaseFull,
     DatabaseUnreachable,
     DatabaseUnusable,
+    InvalidInput,
     LibdeskError,
 )
 from libdesk.institution import Institution
@@ -360,9 +361,13 @@ def classify_db_error(exc: BaseException, url: str) -> LibdeskError | None:
     if orig is None:
         return None
     state = getattr(orig, "sqlstate", None)
+    psycopg = sys.modules["psycopg"]
+    if (state or "").startswith("22") or (state is None and isinstance(orig, psycopg.DataError)):
+        # SQLSTATE class 22, "data exception": a value given that the server cannot take
+        # (out of range, not valid text); psycopg raises it before sending for a NUL in text.
+        return InvalidInput(f"The database cannot take a value given ({_first_line(orig)}); nothing was changed")
     if state is not None:
         return _classify_sqlstate(state, where)
-    psycopg = sys.modules["psycopg"]
     if not isinstance(orig, (psycopg.OperationalError, psycopg.InterfaceError)):
         return None
     pgconn = getattr(orig, "pgconn", None)

@@ -298,6 +298,16 @@ class _Builder:
             raise self.fail(f"{where}.{key}", "is empty")
         return value
 
+    def strings(self, entry: dict[str, Any], key: str, where: str) -> list[str]:
+        """An optional list of codes (``places``, ``roles``): each a non-empty string."""
+        values = self.get(entry, key, where, list, [])
+        for n, value in enumerate(values):
+            if not isinstance(value, str):
+                raise self.fail(f"{where}.{key}[{n}]", f"must be a string, not {type(value).__name__} ({value!r})")
+            if not value.strip():
+                raise self.fail(f"{where}.{key}[{n}]", "is empty")
+        return values
+
     def unique(self, seen: dict[str, Any], code: str, where: str, kind: str) -> None:
         if code in seen:
             raise self.fail(where, f"duplicate {kind} code {code!r}")
@@ -396,16 +406,11 @@ class _Builder:
             if op_id == SYSTEM_OPERATOR_ID:
                 raise self.fail(f"{where}.id", f"{SYSTEM_OPERATOR_ID!r} is libdesk's own, for its automatic steps")
             self.unique(operators, op_id, f"{where}.id", "operator")
-            op_places = self.get(entry, "places", where, list, [])
+            op_places = self.strings(entry, "places", where)
             for place in op_places:
-                if not isinstance(place, str):
-                    raise self.fail(f"{where}.places", f"must be a list of place codes (text), not {place!r}")
                 if place != "*" and place not in places:
                     raise self.fail(f"{where}.places", f"unknown place {place!r} for operator {op_id!r}")
-            roles = self.get(entry, "roles", where, list, [])
-            for role in roles:
-                if not isinstance(role, str):
-                    raise self.fail(f"{where}.roles", f"must be a list of role names (text), not {role!r}")
+            roles = self.strings(entry, "roles", where)
             operators[op_id] = Operator(op_id, self.get(entry, "name", where, str, op_id), tuple(op_places), tuple(roles))
 
         partners: dict[str, Partner] = {}

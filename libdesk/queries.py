@@ -6,6 +6,7 @@ of title/author/call number.
 
 from __future__ import annotations
 
+import unicodedata
 from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -193,6 +194,25 @@ def first_word_matches(db: Database, text: str, limit: int) -> Any:
     return select(item_t.c.id).where(words_condition(db, text)).order_by(item_t.c.id).limit(limit)
 
 
+def search_text(query: str) -> str:
+    """What a person typed into a search box, trimmed. Spaces and tabs part words; any other
+    control character (NUL, ESC …) or a lone surrogate is refused the same on both engines:
+    FTS5 reads NUL as the end of its query and PostgreSQL stores no NUL.
+
+    Raises:
+        InvalidInput: empty, or a control character.
+    """
+    text = query.strip()
+    if not text:
+        raise InvalidInput("Empty search")
+    bad = next((c for c in text if unicodedata.category(c) in ("Cc", "Cs") and not c.isspace()), None)
+    if bad is not None:
+        shown = bad.encode("utf-8", "backslashreplace").decode("utf-8")
+        raise InvalidInput(f"Search {text[:40]!r}: it contains a control character ({shown!r}); "
+                           "type words or a barcode")
+    return text
+
+
 def barcode_or_words(db: Database, text: str) -> Any:
     """The one search box: ``prefix*`` is a barcode range (never LIKE), else a barcode or words."""
     if text.endswith("*") and len(text) > 1:
@@ -216,11 +236,9 @@ def search(db: Database, query: str, limit: int = 50) -> list[dict[str, Any]]:
     (Cataloging)"), the department and the number of active requests.
 
     Raises:
-        InvalidInput: an empty query.
+        InvalidInput: an empty query, or one with a control character.
     """
-    text = query.strip()
-    if not text:
-        raise InvalidInput("Empty search")
+    text = search_text(query)
     with db.read() as conn:
         rows = conn.execute(select(*_SEARCH_COLS).where(item_t.c.barcode == text)).all()
         if not rows and text.endswith("*"):
@@ -367,7 +385,7 @@ def inprocess_where(db: Database, flt: InProcessFilter) -> list[Any]:
                    .exists())
         conds.append(waiting if flt.requested else ~waiting)
     if flt.search and flt.search.strip():
-        conds.append(barcode_or_words(db, flt.search.strip()))
+        conds.append(barcode_or_words(db, search_text(flt.search)))
     return conds
 
 

@@ -11,7 +11,18 @@ from typing import Any
 
 from sqlalchemy import bindparam, select
 
-from libdesk.core import Ctx, Result, action, event_t, event_view, item_t, queue_statement, request_t, request_view
+from libdesk.core import (
+    Ctx,
+    Result,
+    action,
+    event_t,
+    event_view,
+    item_t,
+    known_id,
+    queue_statement,
+    request_t,
+    request_view,
+)
 from libdesk.db import Database
 from libdesk.operators import request_place
 from libdesk.errors import InvalidInput, NotFound, NotPermitted, WrongState
@@ -278,6 +289,7 @@ def audit_trail(db: Database, request_id: int) -> list[dict[str, Any]]:
     Raises:
         NotFound: unknown request.
     """
+    known_id(request_id, f"No request with id {request_id}")
     with db.read() as conn:
         req = conn.execute(select(request_t.c.item_id, request_t.c.active)
                            .where(request_t.c.id == request_id)).first()

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from libdesk.barcodes import MAX_BARCODE_LENGTH, clean_barcode  # noqa: F401 - used from here too
 from libdesk.circulation import at_desk
 from libdesk.core import Ctx, Result, action
 from libdesk.db import Database
@@ -34,25 +35,6 @@ from libdesk.models import (
 )
 from libdesk.routing import Routed, discharge, release_current, start_work_order, status_for
 from libdesk.workorders import change_status, mark_done, transfer
-
-MAX_BARCODE_LENGTH = 64
-
-
-def clean_barcode(raw: str) -> str:
-    """Trim a scanned barcode; refuse what cannot be one.
-
-    Raises:
-        InvalidInput: empty, too long, or containing control characters.
-    """
-    barcode = raw.strip()
-    if not barcode:
-        raise InvalidInput("Empty barcode")
-    if len(barcode) > MAX_BARCODE_LENGTH:
-        raise InvalidInput(f"Not a barcode: {len(barcode)} characters (at most {MAX_BARCODE_LENGTH})")
-    if not barcode.isprintable():
-        raise InvalidInput(f"Not a barcode: it contains control characters ({barcode!r})")
-    return barcode
-
 
 MAX_BARCODE_FILE = 10 * 1024 * 1024
 """A barcode list larger than this is not a list someone scanned (100,000 barcodes is ~1.5 MB)."""
