@@ -50,7 +50,28 @@ def clean_barcode(raw: str) -> str:
     if len(barcode) > MAX_BARCODE_LENGTH:
         raise InvalidInput(f"Not a barcode: {len(barcode)} characters (at most {MAX_BARCODE_LENGTH})")
     if not barcode.isprintable():
-        raise InvalidInput(f"Not a barcode: it contains control characters ({barcode!r})")
+        raise InvalidInput(f"Not a barcode: it contains control characters ({barcode[:40]!r})")
+    return barcode
+
+
+def check_barcode(barcode: str) -> str:
+    """A barcode that may enter the catalogue (an import, a lender's barcode): what
+    :func:`clean_barcode` allows, and nothing a file name or a terminal could take for
+    something else — no ``/``, ``\\``, ``..``, NUL or other control characters (slips and
+    exports build file names from barcodes; issue 14 item 3). Not applied to scans: a scan of
+    such a barcode simply finds no item.
+
+    Returns:
+        The barcode, trimmed.
+
+    Raises:
+        InvalidInput: empty, too long, control characters, a path separator or ``..``.
+    """
+    barcode = clean_barcode(barcode)
+    if "/" in barcode or "\\" in barcode:
+        raise InvalidInput(f"Not a barcode: {barcode[:40]!r} contains a path separator (/ or \\)")
+    if ".." in barcode:
+        raise InvalidInput(f"Not a barcode: {barcode[:40]!r} contains '..'")
     return barcode
 
 
