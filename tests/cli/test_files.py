@@ -90,3 +90,44 @@ def test_a_file_without_line_breaks_is_refused_at_the_line_cap(home, tmp_path):
         fh.write(b"barcode,title,author,call_number,material_type,library,location\n")
         fh.write(b"\x00" * (3 * 1024 * 1024))
     one_line_error(run(["import", "items", str(path)], home), "line 2", "longer than")
+
+
+def test_init_demo_killed_half_way_says_so_and_init_demo_again_fixes_it(tmp_path):
+    """Issue 14 item 7: a killed ``init --demo`` left part of the demo and nothing said so."""
+    import signal
+    import sqlite3
+    import time
+
+    home, db = tmp_path / "home", tmp_path / "desk.db"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIBDESK_")}
+    env |= {"LIBDESK_HOME": str(home), "LIBDESK_FROZEN_TIME": "2026-03-02T09:00:00"}
+    child = subprocess.Popen([*LIBDESK, "--db", str(db), "init", "--demo"], env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        events, deadline = 0, time.monotonic() + 120
+        while events < 50:  # the items are in and the demo's actions have begun
+            assert child.poll() is None, "init --demo finished before it could be stopped"
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+            try:
+                con = sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True, timeout=5)
+                try:
+                    events = con.execute("SELECT count(*) FROM event").fetchone()[0]
+                finally:
+                    con.close()
+            except sqlite3.Error:
+                continue
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    line = one_line_error(run(["--db", str(db), "item", "show", "32044000000001"], home), str(db))
+    assert "set-up did not finish" in line and "libdesk init --demo" in line
+    one_line_error(run(["--db", str(db), "search", "letters"], home), "set-up did not finish")
+    done = run(["--db", str(db), "init", "--demo", "--json"], home)
+    assert done.returncode == 0, done.stderr
+    assert '"demo_items": 320' in done.stdout
+    again = run(["--db", str(db), "item", "show", "32044000000001", "--json"], home)
+    assert again.returncode == 0, again.stderr
+    assert run(["--db", str(db), "init", "--demo"], home).returncode == 1  # a whole one is never redone
