@@ -131,3 +131,26 @@ def test_init_demo_killed_half_way_says_so_and_init_demo_again_fixes_it(tmp_path
     again = run(["--db", str(db), "item", "show", "32044000000001", "--json"], home)
     assert again.returncode == 0, again.stderr
     assert run(["--db", str(db), "init", "--demo"], home).returncode == 1  # a whole one is never redone
+
+
+def test_init_on_another_programs_postgres_database_is_one_line_and_changes_nothing(tmp_path):
+    from sqlalchemy import create_engine, text
+
+    from tests.conftest import scratch_postgres
+
+    with scratch_postgres() as url:
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE invoices (id int PRIMARY KEY)"))
+        engine.dispose()
+        line = one_line_error(run(["--db", url, "init", "--demo"], tmp_path / "home"), "another program's database",
+                              "invoices")
+        assert "SECRET" not in line
+        engine = create_engine(url)
+        try:
+            with engine.connect() as conn:
+                tables = conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).scalars()
+                extensions = conn.execute(text("SELECT extname FROM pg_extension")).scalars()
+                assert (sorted(tables), sorted(extensions)) == (["invoices"], ["plpgsql"])
+        finally:
+            engine.dispose()
