@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import os
+import secrets
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -65,7 +66,7 @@ def _prepare(path: str | Path) -> tuple[Path, str]:
 
 
 WORK_SUFFIX = ".libdesk-export"
-"""An export is written in a folder ``.<target name>.<pid>.libdesk-export`` beside the target
+"""An export is written in a folder ``.<target name>.<pid>-<random>.libdesk-export`` beside the target
 (the file itself, and in XLSX XlsxWriter's temporary files, which otherwise go to the system's
 temp folder); the finished file is renamed onto the target and the folder removed. An export
 that was killed leaves that folder: the next export to the same folder removes it (when the
@@ -77,7 +78,9 @@ are date cells, so a spreadsheet sorts and filters them as dates. CSV keeps the 
 
 
 def _work_dir(target: Path) -> Path:
-    return target.parent / f".{target.name}.{os.getpid()}{WORK_SUFFIX}"
+    # The pid says whose it is (see clean_leftovers); the random part keeps two exports of one
+    # process (two screens of the app) apart.
+    return target.parent / f".{target.name}.{os.getpid()}-{secrets.token_hex(4)}{WORK_SUFFIX}"
 
 
 def _alive(pid: int) -> bool:
@@ -103,9 +106,9 @@ def clean_leftovers(folder: Path) -> list[Path]:
     for entry in entries:
         if not (entry.name.startswith(".") and entry.name.endswith(WORK_SUFFIX)):
             continue
-        pid_text = entry.name[: -len(WORK_SUFFIX)].rsplit(".", 1)[-1]
-        if not pid_text.isdigit() or (int(pid_text) != os.getpid() and _alive(int(pid_text))):
-            continue
+        pid_text = entry.name[: -len(WORK_SUFFIX)].rsplit(".", 1)[-1].split("-", 1)[0]
+        if not pid_text.isdigit() or int(pid_text) == os.getpid() or _alive(int(pid_text)):
+            continue  # this process's own exports clean up after themselves (a finally)
         shutil.rmtree(entry.path, ignore_errors=True)
         removed.append(Path(entry.path))
     return removed
@@ -132,7 +135,6 @@ def export_rows(path: str | Path, columns: Columns, rows: Iterable[dict[str, Any
     work = _work_dir(target)
     try:
         try:
-            shutil.rmtree(work, ignore_errors=True)
             work.mkdir(mode=0o700)
             tmp = work / target.name
             count = (_write_csv if fmt == "csv" else _write_xlsx)(tmp, columns, rows, progress)

@@ -133,8 +133,8 @@ def test_a_killed_export_leaves_no_litter_the_next_export_does_not_clean(tmp_pat
     assert list(temp.iterdir()) == []  # nothing in the system's temp folder
     assert not target.exists()
     left = list(out.iterdir())
-    assert [p.name for p in left] == [f".{target.name}.{child.pid}{exporting.WORK_SUFFIX}"]
-    assert left[0].is_dir()
+    assert len(left) == 1 and left[0].is_dir(), left
+    assert left[0].name.startswith(f".{target.name}.{child.pid}-") and left[0].name.endswith(exporting.WORK_SUFFIX)
     # The next export to that folder (of any list) cleans up what the killed one left.
     exporting.export_rows(out / f"other.{suffix}", [("barcode", "Barcode")], [{"barcode": "B1"}])
     assert sorted(p.name for p in out.iterdir()) == [f"other.{suffix}"]
@@ -143,7 +143,7 @@ def test_a_killed_export_leaves_no_litter_the_next_export_does_not_clean(tmp_pat
 def test_the_work_folder_of_an_export_still_running_is_left_alone(tmp_path):
     running = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
-        theirs = tmp_path / f".list.csv.{running.pid}{exporting.WORK_SUFFIX}"
+        theirs = tmp_path / f".list.csv.{running.pid}-0a1b2c3d{exporting.WORK_SUFFIX}"
         theirs.mkdir()
         exporting.export_rows(tmp_path / "mine.csv", [("barcode", "Barcode")], [{"barcode": "B1"}])
         assert theirs.is_dir()
@@ -161,3 +161,15 @@ def test_the_apps_default_export_folder_is_the_documents_folder(monkeypatch, tmp
     assert folder != tmp_path
     documents = user_documents_path()
     assert folder == (documents if documents.is_dir() else Path.home())
+
+
+def test_two_exports_of_one_process_into_one_folder_do_not_disturb_each_other(tmp_path):
+    """The app may export from two screens at once, into the documents folder."""
+    def rows():
+        yield {"barcode": "B1"}
+        # While this export is half-way, another one (same process, same folder) runs whole.
+        exporting.export_rows(tmp_path / "other.xlsx", [("barcode", "Barcode")], [{"barcode": "B2"}])
+        yield {"barcode": "B3"}
+
+    assert exporting.export_rows(tmp_path / "first.xlsx", [("barcode", "Barcode")], rows())["rows"] == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["first.xlsx", "other.xlsx"]
