@@ -118,10 +118,11 @@ class Runtime:
 def _first_run(target: str) -> Any:
     """First use on this workstation: the demo institution with demo items."""
     from libdesk import demo, institution
-    from libdesk.db import create_database
+    from libdesk.db import create_database, mark_complete
 
-    db = create_database(target, institution.load_file(institution.demo_path()))
+    db = create_database(target, institution.load_file(institution.demo_path()), incomplete="demo")
     demo.load_demo(db)
+    mark_complete(db)
     print(f"libdesk: first run: created a demo database at {target}", file=sys.stderr)
     return db
 
@@ -186,12 +187,17 @@ def cmd_overview(rt: Runtime) -> int:
 
 def cmd_init(rt: Runtime) -> int:
     from libdesk import demo, institution
-    from libdesk.db import create_database
+    from libdesk.db import create_database, mark_complete
 
     inst = institution.load_file(rt.args.institution or institution.demo_path())
     target, _ = rt.db_target()
-    db = create_database(target, inst)
-    loaded = demo.load_demo(db) if rt.args.demo else {"items": 0}
+    # The demo is many engine actions (many transactions): the database says it is incomplete
+    # until the last one, so a set-up stopped half-way is never taken for a whole one.
+    db = create_database(target, inst, incomplete="demo" if rt.args.demo else None)
+    loaded = {"items": 0}
+    if rt.args.demo:
+        loaded = demo.load_demo(db)
+        mark_complete(db)
     data = {"database": db.description, "institution": inst.name, "demo_items": loaded["items"]}
     rt.emit(data, f"Created {db.description} for {inst.name}" + (f" with {loaded['items']} demo items" if rt.args.demo else ""))
     return 0

@@ -5,7 +5,8 @@ tests and portable installs use):
 - the database: ``<user data dir>/libdesk.db`` unless ``--db`` or ``LIBDESK_DATABASE_URL``
   (or ``database_url`` in the settings file) says otherwise;
 - the settings file: ``<user config dir>/settings.toml``: the operator, the sticky Scan In
-  settings (Currently At, status, Done: S1) and scanner settings.
+  settings (Currently At, status, Done: S1) and scanner settings;
+- exports the app suggests: the user's documents folder.
 """
 
 from __future__ import annotations
@@ -43,6 +44,16 @@ def config_dir() -> Path:
     from platformdirs import user_config_path
 
     return user_config_path(APP_NAME, appauthor=False)
+
+
+def export_dir() -> Path:
+    """The folder the app suggests for an export: the user's documents folder (platformdirs:
+    ~/Documents, or the XDG documents folder), not the folder the app was started from; the
+    home folder when there is no documents folder."""
+    from platformdirs import user_documents_path
+
+    documents = user_documents_path()
+    return documents if documents.is_dir() else Path.home()
 
 
 def default_db_path() -> Path:

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, create_engine, event, insert, select
+from sqlalchemy import Connection, Engine, create_engine, delete, event, insert, select
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 from sqlmodel import SQLModel
 
@@ -531,6 +531,40 @@ def _check_identity(url: str, *, create: bool) -> None:
                       "libdesk leaves it as it is")
 
 
+def _check_postgres_identity(engine: Engine, url: str) -> None:
+    """Before init changes a PostgreSQL database: is it libdesk's (its meta table says so) or
+    empty? The PostgreSQL side of :func:`_check_identity`: another program's tables are never
+    joined by libdesk's, and CREATE EXTENSION is not run in its database.
+
+    Raises:
+        ConfigError: the database (its schemas on the search path) has tables, views or
+            sequences that are not libdesk's; a server that cannot be reached (classified).
+    """
+    if engine.dialect.name != "postgresql":
+        return
+    try:
+        with engine.connect() as conn:
+            objects = [name for (name,) in conn.exec_driver_sql(
+                "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = ANY (current_schemas(false)) AND c.relkind IN ('r', 'v', 'm', 'p', 'f') "
+                "ORDER BY c.relname")]
+            libdesk = "meta" in objects and conn.exec_driver_sql(
+                "SELECT count(*) FROM meta WHERE key IN ('schema_version', 'institution')").scalar_one() > 0
+    except (OperationalError, DBAPIError) as exc:
+        engine.dispose()
+        friendly = classify_db_error(exc, url)
+        if friendly is not None:
+            raise friendly from None
+        raise ConfigError(f"{describe(url)}: cannot tell whose database this is ({_first_line(exc.orig or exc)}); "
+                          "libdesk leaves it as it is") from None
+    if libdesk or not objects:
+        return
+    engine.dispose()
+    shown = ", ".join(objects[:5]) + (f" and {len(objects) - 5} more" if len(objects) > 5 else "")
+    raise ConfigError(f"{describe(url)}: another program's database (it has tables but no libdesk meta table: "
+                      f"{shown}); libdesk leaves it as it is: give it an empty database")
+
+
 def open_database(path_or_url: str | os.PathLike[str], *, upgrade: bool = True) -> Database:
     """Open an existing libdesk database, bringing an older schema up to date first (unless
     ``upgrade`` is False: ``libdesk db current`` only looks).
@@ -552,6 +586,11 @@ def open_database(path_or_url: str | os.PathLike[str], *, upgrade: bool = True) 
     if "institution" not in rows:
         engine.dispose()
         raise ConfigError(f"{describe(url)}: not a libdesk database (no institution); run `libdesk init`")
+    if INCOMPLETE_KEY in rows:
+        engine.dispose()
+        raise ConfigError(f"{describe(url)}: set-up did not finish (it was stopped while loading the "
+                          f"{rows[INCOMPLETE_KEY]}), so this database is incomplete; run `libdesk init --demo` "
+                          "(or `libdesk init`) again to start it over")
     from libdesk import migrations
 
     try:
@@ -568,23 +607,39 @@ def open_database(path_or_url: str | os.PathLike[str], *, upgrade: bool = True) 
     return Database(url, engine, institution)
 
 
+INCOMPLETE_KEY = "incomplete"
+"""A meta row present while set-up is still loading something after the schema (the demo: many
+engine actions, many transactions). :func:`mark_complete` removes it at the end; a database
+that still has it was stopped half-way: open refuses it and says so, and init starts it over."""
+
+
 def create_database(path_or_url: str | os.PathLike[str], institution: Institution, *,
-                    fill: Callable[[Connection], None] | None = None) -> Database:
+                    fill: Callable[[Connection], None] | None = None,
+                    incomplete: str | None = None) -> Database:
     """Create the schema and store the institution; refuses a database that already has one.
+    A database whose set-up was stopped half-way (:data:`INCOMPLETE_KEY`) is made anew.
 
     ``fill``, when given, puts the rows in (``libdesk db copy``) instead of the institution's
     patrons, inside the same transaction: the new database is whole or not there at all.
+    ``incomplete`` (what is still to load, e.g. "demo") marks the new database incomplete
+    until :func:`mark_complete`.
 
     Raises:
-        ConfigError: the path is unusable or the database is already set up.
+        ConfigError: the path is unusable, another program's database, or already set up.
     """
     url = database_url(path_or_url)
     _check_sqlite_path(url, create=True)
     _check_identity(url, create=True)
     engine = make_engine(url)
     try:
+        _check_postgres_identity(engine, url)
         with engine.connect() as conn:
             existing = conn.dialect.has_table(conn, "meta")
+            unfinished = existing and conn.execute(
+                select(Meta.value).where(Meta.key == INCOMPLETE_KEY)).first() is not None  # type: ignore[call-overload]
+        if unfinished:
+            engine = _discard_incomplete(engine, url)
+            existing = False
         if existing:
             engine.dispose()
             raise ConfigError(f"{describe(url)}: already set up; remove it first or use another --db")
@@ -602,6 +657,7 @@ def create_database(path_or_url: str | os.PathLike[str], institution: Institutio
             conn.execute(insert(Meta.__table__), [
                 {"key": "schema_version", "value": str(SCHEMA_VERSION)},
                 {"key": "institution", "value": institution.source},
+                *([{"key": INCOMPLETE_KEY, "value": incomplete}] if incomplete else []),
             ])
             if fill is not None:
                 fill(conn)
@@ -616,6 +672,37 @@ def create_database(path_or_url: str | os.PathLike[str], institution: Institutio
         engine.dispose()
         raise
     return Database(url, engine, institution)
+
+
+def mark_complete(db: Database) -> None:
+    """Set-up has loaded everything: the database is no longer incomplete."""
+    with db.write() as conn:
+        conn.execute(delete(Meta.__table__).where(Meta.__table__.c.key == INCOMPLETE_KEY))
+
+
+def _discard_incomplete(engine: Engine, url: str) -> Engine:
+    """Remove a database whose set-up was stopped half-way, so init can start it over: the
+    SQLite file (and its WAL), or on PostgreSQL libdesk's own tables and search objects, in one
+    transaction (identity was checked: the database held only libdesk's). Returns the engine
+    to create the new database with."""
+    if engine.dialect.name == "sqlite":
+        engine.dispose()
+        path = Path(url[len("sqlite:///"):])
+        for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            try:
+                leftover.unlink(missing_ok=True)
+            except OSError as exc:
+                raise ConfigError(f"{leftover}: cannot remove the incomplete database: {exc.strerror}") from None
+        return make_engine(url)
+    from libdesk import migrations
+
+    with engine.connect().execution_options(libdesk_write=True) as conn, conn.begin():
+        SQLModel.metadata.drop_all(conn)
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {migrations.VERSION_TABLE}")
+        if engine.dialect.name == "postgresql":
+            conn.exec_driver_sql(f"DROP FUNCTION IF EXISTS {POSTGRES_WORDS_FUNCTION}(text, text, text)")
+            conn.exec_driver_sql(f"DROP TEXT SEARCH CONFIGURATION IF EXISTS {POSTGRES_WORDS_CONFIG}")
+    return engine
 
 
 FTS_COLUMNS = ("title", "author", "call_number")

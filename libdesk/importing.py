@@ -8,9 +8,9 @@ batches inside a single transaction (DESIGN.md: the ORM is ~10x slower for loadi
 from __future__ import annotations
 
 import csv
-import io
 import json
 import os
+import re
 import sqlite3
 import stat
 from collections.abc import Iterable, Iterator
@@ -25,6 +25,7 @@ from libdesk.core import action, event_t, item_t
 from libdesk.db import Database, bulk_item_insert, is_unique_violation
 from libdesk.errors import InvalidInput
 from libdesk.models import ACQUISITION, Patron
+from libdesk.barcodes import check_barcode
 
 ITEM_COLUMNS = ("barcode", "title", "author", "call_number", "material_type", "library", "location")
 OPTIONAL_ITEM_COLUMNS = ("process_type",)
@@ -63,32 +64,142 @@ def read_text_file(path: str | Path, *, what: str, max_bytes: int) -> str:
         raise InvalidInput(f"{path}: {_where_bytes_break(raw, exc.start)}: not UTF-8 text") from None
 
 
+MAX_LINE_BYTES = 1024 * 1024
+"""A CSV line longer than this is not a catalogue row (a row is a few hundred bytes): the
+file is refused with the line named, rather than read into memory whole."""
+
+_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+"""C0 controls except tab, DEL and C1 controls: NUL, ESC (terminal escape sequences), line
+breaks inside a quoted field. Refused in every field at import, so no title or name sent to a
+terminal can move its cursor or change its colours (issue 14 item 6)."""
+
+
+def _open_regular(path: Path, *, what: str, max_bytes: int) -> Any:
+    """A regular file (never a device or FIFO, which could feed bytes forever) of at most
+    ``max_bytes``, opened for reading bytes.
+
+    Raises:
+        InvalidInput: missing or unreadable, not a regular file, too large.
+    """
+    try:
+        # O_NONBLOCK: opening a FIFO would otherwise wait for a writer; a regular file ignores it.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise InvalidInput(f"{path}: cannot read {what}: {exc.strerror}") from None
+    try:
+        info = os.fstat(fd)  # of the file opened, not of whatever the name points at later
+        if not stat.S_ISREG(info.st_mode):
+            raise InvalidInput(f"{path}: not a regular file")
+        if info.st_size > max_bytes:
+            raise InvalidInput(f"{path}: {info.st_size} bytes is too large for {what} "
+                               f"(at most {max_bytes // (1024 * 1024)} MB)")
+    except BaseException:
+        os.close(fd)
+        raise
+    return os.fdopen(fd, "rb")
+
+
+def _csv_lines(fh: Any, path: Path, header: list[str], max_bytes: int) -> Iterator[str]:
+    """The file's lines, decoded one at a time (UTF-8, a BOM allowed on the first), each at
+    most MAX_LINE_BYTES, the whole at most ``max_bytes`` (a file that grows while it is read).
+    Line ends are kept, as the csv module wants; a lone CR ends a line too (old Mac exports).
+
+    Raises:
+        InvalidInput: a line too long, the file too large, bytes that are not UTF-8 (the line,
+            and the column when the header names it).
+    """
+    number = 0
+    total = 0
+    while True:
+        try:
+            raw = fh.readline(MAX_LINE_BYTES + 1)
+        except OSError as exc:
+            raise InvalidInput(f"{path}: cannot read the file: {exc.strerror}") from None
+        if not raw:
+            return
+        number += 1
+        total += len(raw)
+        if len(raw) > MAX_LINE_BYTES:
+            raise InvalidInput(f"{path}: line {number}: longer than {MAX_LINE_BYTES // 1024} KB, not a CSV row "
+                               "(a binary file or a file without line breaks?)")
+        if total > max_bytes:
+            raise InvalidInput(f"{path}: grew past {max_bytes // (1024 * 1024)} MB while it was read")
+        try:
+            text = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError as exc:
+            column = _column_at(raw, exc.start, header) if number > 1 else None
+            where = f"line {number}, column {column}" if column else f"line {number}"
+            raise InvalidInput(f"{path}: {where}: not UTF-8 text") from None
+        if "\r" in text.rstrip("\r\n"):
+            yield from _LONE_CR.split(text)
+        else:
+            yield text
+
+
+_LONE_CR = re.compile("(?<=\r)(?!\n)(?=.)", re.DOTALL)
+
+
+def _column_at(raw: bytes, offset: int, header: list[str]) -> str | None:
+    """The header's name of the column the byte at ``offset`` of this line falls in."""
+    fields_before = next(csv.reader([raw[:offset].decode("utf-8", "replace")]), [""])
+    index = max(len(fields_before) - 1, 0)
+    return header[index] if index < len(header) else None
+
+
 def _rows(path: Path, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> Iterator[tuple[int, dict[str, str]]]:
-    text = read_text_file(path, what="the file", max_bytes=MAX_IMPORT_BYTES)
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise InvalidInput(f"{path}: empty file (a header row is needed: {','.join(required)})") from None
-    except csv.Error as exc:
-        raise InvalidInput(f"{path}: line 1: {exc}") from None
-    header = [h.strip() for h in header]
-    missing = [c for c in required if c not in header]
-    if missing:
-        raise InvalidInput(f"{path}: line 1: missing column(s) {', '.join(missing)} (need {','.join(required)})")
-    unknown = [c for c in header if c not in required and c not in optional]
-    if unknown:
-        raise InvalidInput(f"{path}: line 1: unknown column(s) {', '.join(unknown)}")
-    try:
-        for values in reader:
-            line = reader.line_num
-            if not values or values == [""]:
-                continue
-            if len(values) != len(header):
-                raise InvalidInput(f"{path}: line {line}: {len(values)} fields, the header has {len(header)}")
-            yield line, dict(zip(header, (v.strip() for v in values), strict=True))
-    except csv.Error as exc:
-        raise InvalidInput(f"{path}: line {reader.line_num}: {exc}") from None
+    """The file's rows as (line, {column: value}), read as they are needed (the file is never
+    held whole). Every value is stripped and checked for control characters.
+
+    Raises:
+        InvalidInput: see :func:`_open_regular` and :func:`_csv_lines`; an empty file, a header
+            with a missing, unknown or repeated column, a row with the wrong number of fields,
+            a value with control characters (line and column named).
+    """
+    with _open_regular(path, what="the file", max_bytes=MAX_IMPORT_BYTES) as fh:
+        header: list[str] = []
+        reader = csv.reader(_csv_lines(fh, path, header, MAX_IMPORT_BYTES))
+        try:
+            first = next(reader)
+        except StopIteration:
+            raise InvalidInput(f"{path}: empty file (a header row is needed: {','.join(required)})") from None
+        except csv.Error as exc:
+            raise InvalidInput(f"{path}: line 1: {exc}") from None
+        header.extend(h.strip() for h in first)
+        for index, name in enumerate(header):
+            if _CONTROL.search(name):
+                raise InvalidInput(f"{path}: line 1: column {index + 1} of the header contains control characters")
+            if name in header[:index]:
+                raise InvalidInput(f"{path}: line 1: column {name!r} is given twice (columns "
+                                   f"{header.index(name) + 1} and {index + 1}); each column once")
+        missing = [c for c in required if c not in header]
+        if missing:
+            raise InvalidInput(f"{path}: line 1: missing column(s) {', '.join(missing)} (need {','.join(required)})")
+        unknown = [c for c in header if c not in required and c not in optional]
+        if unknown:
+            raise InvalidInput(f"{path}: line 1: unknown column(s) {', '.join(unknown)}")
+        end = reader.line_num
+        try:
+            for values in reader:
+                line, end = end + 1, reader.line_num  # a quoted field may span lines: name the first
+                if not values or values == [""]:
+                    continue
+                if len(values) != len(header):
+                    raise InvalidInput(f"{path}: line {line}: {len(values)} fields, the header has {len(header)}")
+                row = dict(zip(header, (v.strip() for v in values), strict=True))
+                for column, value in row.items():
+                    bad = _CONTROL.search(value)
+                    if bad:
+                        raise InvalidInput(f"{path}: line {line}, column {column}: contains a control character "
+                                           f"({_control_name(bad.group())}); nothing imported")
+                yield line, row
+        except csv.Error as exc:
+            raise InvalidInput(f"{path}: line {reader.line_num}: {exc}") from None
+
+
+def _control_name(char: str) -> str:
+    names = {"\x00": "NUL", "\x1b": "ESC, a terminal escape sequence", "\n": "a line break",
+             "\r": "a carriage return", "\x7f": "DEL"}
+    return names.get(char, f"U+{ord(char):04X}")
 
 
 def _where_bytes_break(raw: bytes, offset: int) -> str:
@@ -124,8 +235,10 @@ def import_items(db: Database, path: str | Path, *, operator: str,
         barcode = row["barcode"]
         if not barcode:
             raise bad("barcode", "empty")
-        if len(barcode) > 64 or not barcode.isprintable():
-            raise bad("barcode", f"not a barcode: {barcode[:40]!r}")
+        try:
+            check_barcode(barcode)
+        except InvalidInput as exc:
+            raise bad("barcode", exc.message) from None
         if barcode in seen:
             raise bad("barcode", f"duplicate barcode {barcode!r} in the file (also on line {seen[barcode]})")
         seen[barcode] = line

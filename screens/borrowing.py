@@ -33,7 +33,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
 from typing import Any, ClassVar
 
 from rich.style import Style
@@ -55,7 +54,7 @@ from textual.widgets import (
 from textual.widgets.option_list import Option
 from textual.worker import Worker, get_current_worker
 
-from libdesk import borrowing, exporting, scan
+from libdesk import borrowing, config, exporting, scan
 from libdesk.core import Result
 from libdesk.db import Database
 from libdesk.errors import LibdeskError
@@ -689,7 +688,7 @@ messages from lenders: read them, act for the patron, then Dismiss.
             return
         columns, rows = self._export_rows(view, data)
         name = {"report": "not-returned-properly", "requests": "borrowing-requests"}.get(view, f"borrowing-{view}")
-        default = Path.cwd() / f"{name}-{self.desk.clock():%Y-%m-%d}.xlsx"
+        default = config.export_dir() / f"{name}-{self.desk.clock():%Y-%m-%d}.xlsx"
         self.app.push_screen(PromptDialog(
             f"Export {VIEWS[view]}", "File (.xlsx or .csv)", str(default),
             note=f"{len(rows):,} rows: exactly the list's columns, as shown now.", id="export-prompt"),

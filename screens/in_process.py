@@ -23,7 +23,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -37,7 +36,7 @@ from textual.widgets import DataTable, Footer, Input, Label, ProgressBar, Select
 from textual.widgets.option_list import Option
 from textual.worker import Worker, get_current_worker
 
-from libdesk import exporting, queries, slips, workorders
+from libdesk import config, exporting, queries, slips, workorders
 from libdesk.db import Database
 from libdesk.errors import LibdeskError
 from libdesk.queries import INPROCESS_COLUMNS, InProcessFilter
@@ -439,7 +438,7 @@ The list loads 200 rows at a time; moving to the end loads the next 200.
         if self.working:
             self.result_line.error(BUSY)
             return
-        default = Path.cwd() / f"in-process-{flt.department}-{self.desk.clock():%Y-%m-%d}.xlsx"
+        default = config.export_dir() / f"in-process-{flt.department}-{self.desk.clock():%Y-%m-%d}.xlsx"
         self.app.push_screen(PromptDialog(
             "Export Manage In Process Items", "File (.xlsx or .csv)", str(default),
             note=f"{self.total:,} rows: exactly the list's columns, as filtered now.", id="export-prompt"),

@@ -21,7 +21,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -33,7 +32,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Footer, Label, Static
 from textual.worker import Worker, get_current_worker
 
-from libdesk import exporting, queries, requests
+from libdesk import config, exporting, queries, requests
 from libdesk.db import Database
 from libdesk.errors import LibdeskError
 from libdesk.models import STEP_NAMES
@@ -391,7 +390,7 @@ Tab moves to the list. **Enter** on a request opens its actions:
         if self._exporting:
             self.result_line.error("Wait: the last export is still running")
             return
-        default = Path.cwd() / f"monitor-{self.desk.clock():%Y-%m-%d}.xlsx"
+        default = config.export_dir() / f"monitor-{self.desk.clock():%Y-%m-%d}.xlsx"
         self.app.push_screen(PromptDialog(
             "Export Monitor Requests & Item Processes", "File (.xlsx or .csv)", str(default),
             note=f"{self.total:,} requests: exactly the list's columns, as narrowed now.", id="export-prompt"),

@@ -128,3 +128,102 @@ def test_an_import_from_a_device_or_a_fifo_is_refused_without_reading_it(db, tmp
         with pytest.raises(InvalidInput, match="not a regular file"):
             importing.import_items(db, path, operator="admin")
     assert db_fingerprint(db) == before
+
+
+@pytest.mark.parametrize(("barcode", "says"), [
+    ("../../x", "path separator"),
+    ("/abs/path/x", "path separator"),
+    ("a\\\\b", "path separator"),
+    ("a..b", "'..'"),
+    ("N\x001", "control character"),
+    ("N\x1b[31m1", "control character"),
+    ("N\x851", "control character"),
+])
+def test_a_barcode_that_could_be_a_path_or_a_terminal_command_is_refused(db, tmp_path, barcode, says):
+    """Issue 14 item 3: slips and exports make file names from barcodes; a barcode is never a path."""
+    path = tmp_path / "items.csv"
+    path.write_text(HEADER + "N0,T,A,QA1,BOOK,WID,WID-STACKS\n" + f'"{barcode}",T,A,QA1,BOOK,WID,WID-STACKS\n',
+                    encoding="utf-8")
+    before = db_fingerprint(db)
+    with pytest.raises(InvalidInput, match="line 3, column barcode") as info:
+        importing.import_items(db, path, operator="admin")
+    assert says in str(info.value)
+    assert db_fingerprint(db) == before
+
+
+def test_check_barcode_is_the_one_rule_for_new_barcodes():
+    from libdesk.barcodes import check_barcode
+
+    assert check_barcode(" 32044001234567 ") == "32044001234567"
+    assert check_barcode("N.1-A_b") == "N.1-A_b"
+    for bad in ("", "x" * 65, "a/b", "a\\b", "..", "a\x00", "a\tb"):
+        with pytest.raises(InvalidInput):
+            check_barcode(bad)
+
+
+@pytest.mark.parametrize(("field", "value", "column"), [
+    ("title", "Caf\x1b]0;owned\x07e", "title"),
+    ("title", "A\x00B", "title"),
+    ("author", "Red \x1b[31mtext", "author"),
+    ("call_number", "QA\x9b1", "call_number"),
+    ("title", "two\nlines", "title"),
+    ("title", "DEL\x7f", "title"),
+])
+def test_control_characters_in_any_text_field_are_refused(db, tmp_path, field, value, column):
+    """Issue 14 item 6: NUL and terminal escape sequences never reach a terminal from an import."""
+    row = {"barcode": "N1", "title": "T", "author": "A", "call_number": "QA1", "material_type": "BOOK",
+           "library": "WID", "location": "WID-STACKS", field: value}
+    path = tmp_path / "items.csv"
+    path.write_bytes((HEADER + "N0,T,A,QA1,BOOK,WID,WID-STACKS\n" + ",".join(f'"{v}"' for v in row.values())
+                      + "\n").encode("utf-8"))
+    before = db_fingerprint(db)
+    with pytest.raises(InvalidInput, match=f"line 3, column {column}: contains a control character"):
+        importing.import_items(db, path, operator="admin")
+    assert db_fingerprint(db) == before
+
+
+def test_a_tab_inside_a_title_is_allowed(db, tmp_path):
+    path = write(tmp_path, '"N1","Tab\there",A,QA1,BOOK,WID,WID-STACKS\n')
+    assert importing.import_items(db, path, operator="admin")["imported"] == 1
+
+
+def test_control_characters_in_patron_names_are_refused(db, tmp_path):
+    path = tmp_path / "patrons.csv"
+    path.write_text('id,name\nX1,"Eve\x1b[2J"\n', encoding="utf-8")
+    with pytest.raises(InvalidInput, match="line 2, column name: contains a control character"):
+        importing.import_patrons(db, path, operator="admin")
+
+
+def test_a_column_given_twice_in_the_header_is_refused(db, tmp_path):
+    """Issue 14 item 6: with two 'title' columns the last one silently won."""
+    path = write(tmp_path, "N1,T,A,QA1,BOOK,WID,WID-STACKS,Other\n", header=HEADER.strip() + ",title\n")
+    before = db_fingerprint(db)
+    with pytest.raises(InvalidInput, match=r"line 1: column 'title' is given twice \(columns 2 and 8\)"):
+        importing.import_items(db, path, operator="admin")
+    assert db_fingerprint(db) == before
+
+
+def test_a_line_longer_than_the_cap_is_refused_without_reading_the_file_whole(db, tmp_path):
+    """A file with no line breaks (or a binary file) is refused at the first over-long line."""
+    path = tmp_path / "huge.csv"
+    with open(path, "wb") as fh:
+        fh.write(HEADER.encode())
+        fh.write(b"N1," + b"x" * (importing.MAX_LINE_BYTES + 10) + b"\n")
+    before = db_fingerprint(db)
+    with pytest.raises(InvalidInput, match="line 2: longer than 1024 KB"):
+        importing.import_items(db, path, operator="admin")
+    assert db_fingerprint(db) == before
+
+
+def test_old_mac_line_ends_and_a_bom_still_import(db, tmp_path):
+    path = tmp_path / "mac.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + (HEADER.strip() + "\rN1,T1,A,QA1,BOOK,WID,WID-STACKS\r"
+                                        "N2,T2,A,QA2,BOOK,WID,WID-STACKS\r").encode())
+    assert importing.import_items(db, path, operator="admin")["imported"] == 2
+    assert queries.item_show(db, "N2")["title"] == "T2"
+
+
+def test_a_quoted_field_over_several_lines_is_still_one_row_then_refused_for_its_line_break(db, tmp_path):
+    path = write(tmp_path, 'N1,"first\nsecond",A,QA1,BOOK,WID,WID-STACKS\n')
+    with pytest.raises(InvalidInput, match="column title: contains a control character \\(a line break\\)"):
+        importing.import_items(db, path, operator="admin")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import itertools
 from collections import Counter
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import openpyxl
 import pytest
@@ -279,7 +279,14 @@ def test_export_of_list_equals_list_shown(db, tmp_path):
     sheet = openpyxl.load_workbook(tmp_path / "ip.xlsx").active
     got = [[c.value for c in row] for row in sheet.iter_rows(min_row=2)]
     keys = [k for k, _ in queries.INPROCESS_COLUMNS]
-    want = [[("yes" if r[k] else "no") if isinstance(r[k], bool) else r[k] for k in keys] for r in shown]
+    def cell(key, value):  # as a spreadsheet reads it back: dates are date cells (issue 12 item 8)
+        if isinstance(value, bool):
+            return "yes" if value else "no"
+        if key in exporting.DATE_KEYS and value:
+            return datetime.fromisoformat(value)
+        return value
+
+    want = [[cell(k, r[k]) for k in keys] for r in shown]
     assert got == want
 
 
@@ -293,7 +300,7 @@ def test_export_to_unusable_path_is_a_clear_error_and_leaves_nothing(tmp_path, t
 
 def test_export_into_a_file_used_as_folder(tmp_path):
     (tmp_path / "plain").write_text("x")
-    with pytest.raises(InvalidInput, match="does not exist"):
+    with pytest.raises(InvalidInput, match="is a file, not a folder"):
         exporting.export_rows(tmp_path / "plain" / "out.csv", COLUMNS, ROWS)
 
 
