@@ -43,7 +43,8 @@ def check_barcode(raw: str) -> str:
     barcode = clean_barcode(raw)
     for part in PATH_PARTS:
         if part in barcode:
-            raise InvalidInput(f"Not a barcode: {_shown(barcode)} contains {part!r} "
+            what = "'..'" if part == ".." else f"a path separator ({part})"
+            raise InvalidInput(f"Not a barcode: {_shown(barcode)} contains {what} "
                                "(a barcode may not contain / \\ or ..)")
     return barcode
 
