@@ -12,9 +12,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
-from libdesk.core import Ctx, Result, action, item_t, request_t
+from libdesk import clock
+
+from libdesk.core import Ctx, Result, action, event_t, item_t, request_t
 from libdesk.db import Database
 from libdesk.errors import NotPermitted, WrongState
 from libdesk.institution import Place
@@ -37,7 +39,7 @@ from libdesk.models import (
 )
 from libdesk.operators import item_place
 from libdesk.requests import patron, refuse_borrowed
-from libdesk.routing import NO_PROCESS, Routed, complete_request, discharge, release_current, route, serve
+from libdesk.routing import NO_PROCESS, Routed, complete_request, discharge, notify, release_current, route, serve
 
 
 def at_desk(ctx: Ctx, item: dict[str, Any], desk: Place) -> Routed:
@@ -219,25 +221,74 @@ def picklist(db: Database, library: str) -> dict[str, list[dict[str, Any]]]:
     return {"library": library, "pick_from_shelf": shelf, "waiting_for_remote_storage": from_remote}
 
 
+_SHELVED = ("hold_shelf", "rs_item_created")
+"""The item events that put an item on a hold shelf (an arrival or a pick for a request, a
+borrowed item received at its pickup desk): the latest one says since when it waits."""
+
+CLEAR_ACTIONS = {
+    "next_request": "Next request",
+    "reshelve": "Reshelve",
+    "send_home": "Send home",
+    "return_to_lender": "Return to lender",
+}
+"""What clears an item from the hold shelf (an expired pickup or a cancelled request), in
+desk words: the next request in its queue, back to its shelf here, In Transit to its home
+library, or (a borrowed item) In Transit back to the partner that lent it."""
+
+
+def _shelf_since(conn: Any, item_ids: list[int]) -> dict[int, Any]:
+    """When each item went on the hold shelf (its latest shelving event)."""
+    if not item_ids:
+        return {}
+    stmt = (select(event_t.c.item_id, func.max(event_t.c.at))
+            .where(event_t.c.item_id.in_(item_ids), event_t.c.action.in_(_SHELVED))
+            .group_by(event_t.c.item_id))
+    return {item_id: at for item_id, at in conn.execute(stmt)}
+
+
+def _pickup_until(inst: Any, since: Any) -> Any:
+    """The pickup expiry of an item shelved at ``since`` (the institution's hold_shelf_days)."""
+    return since.date() + timedelta(days=inst.policy.hold_shelf_days) if since is not None else None
+
+
+def _clear_action(conn: Any, inst: Any, desk: Place, row: dict[str, Any]) -> str:
+    """What clears a row from the shelf (see :data:`CLEAR_ACTIONS`)."""
+    if row["borrowing_id"] is not None:
+        return "return_to_lender"
+    others = conn.execute(
+        select(func.count()).select_from(request_t)
+        .where(request_t.c.item_id == row["item_id"], request_t.c.active.is_(True),
+               request_t.c.id != row["id"])).scalar_one()
+    if others:
+        return "next_request"
+    home = inst.home_desk(row["library"], row["location"])
+    return "reshelve" if home.library == desk.library and home.is_desk else "send_home"
+
+
 def hold_shelf(db: Database, desk: str) -> list[dict[str, Any]]:
     """Items on the hold shelf at a desk, with the patron each waits for: requested items and
     items borrowed from a partner for a patron (``borrowing_id`` and ``borrowed_from`` set;
-    seed 004: they wait on the same shelf). An item whose request was cancelled is flagged
-    ``cancelled``: take it off the shelf and scan it in (a borrowed one then goes back to its
-    lender, B5). Waiting items first, by patron."""
+    seed 004: they wait on the same shelf). Each row says since when it waits (``since``)
+    and until when its patron may pick it up (``until``: the institution's
+    ``hold_shelf_days`` later). An item whose request was cancelled is flagged
+    ``cancelled``, one not picked up in time ``expired``; both carry ``clear``, what takes
+    it off the shelf (:func:`clear_hold_shelf`: next request, reshelve, send home, return
+    to lender). Waiting items first, by patron."""
     from libdesk import borrowing
 
-    db.institution.desk(desk)
+    inst = db.institution
+    place = inst.desk(desk)
+    today = clock.today()
+    columns = (item_t.c.id.label("item_id"), item_t.c.barcode, item_t.c.title, item_t.c.call_number,
+               item_t.c.library, item_t.c.location)
     stmt = (
-        select(item_t.c.barcode, item_t.c.title, item_t.c.call_number, request_t.c.patron, request_t.c.id,
-               request_t.c.active)
+        select(*columns, request_t.c.patron, request_t.c.id, request_t.c.active)
         .join(request_t, request_t.c.id == item_t.c.current_request_id)
         .where(item_t.c.process_type == HOLD_SHELF, item_t.c.hold_shelf == desk)
     )
     b = borrowing.borrowing_t
     borrowed = (
-        select(item_t.c.barcode, item_t.c.title, item_t.c.call_number, b.c.patron, b.c.id, b.c.status, b.c.rota,
-               b.c.current_partner)
+        select(*columns, b.c.patron, b.c.id, b.c.status, b.c.rota, b.c.current_partner)
         .join(b, b.c.id == item_t.c.borrowing_id)
         .where(item_t.c.process_type == RESOURCE_SHARING, item_t.c.hold_shelf == desk)
     )
@@ -250,11 +301,66 @@ def hold_shelf(db: Database, desk: str) -> list[dict[str, Any]]:
         for r in conn.execute(borrowed):
             rec = dict(r._mapping)
             lender = borrowing.current_partner(rec)
-            rows.append({"barcode": rec["barcode"], "title": rec["title"], "call_number": rec["call_number"],
-                         "patron": rec["patron"], "id": None, "cancelled": rec["status"] in borrowing.CANCELLED,
-                         "borrowing_id": rec["id"], "borrowed_from": borrowing.partner_label(db.institution, lender)})
-    rows.sort(key=lambda r: (r["cancelled"], r["patron"] or "", r["barcode"]))
+            rows.append({**{k: rec[k] for k in ("item_id", "barcode", "title", "call_number", "library", "location",
+                                                 "patron")},
+                         "id": None, "cancelled": rec["status"] in borrowing.CANCELLED,
+                         "borrowing_id": rec["id"], "borrowed_from": borrowing.partner_label(inst, lender)})
+        since = _shelf_since(conn, [r["item_id"] for r in rows])
+        for row in rows:
+            at = since.get(row["item_id"])
+            until = _pickup_until(inst, at)
+            row["since"] = at.isoformat() if at is not None else None
+            row["until"] = until.isoformat() if until is not None else None
+            row["expired"] = not row["cancelled"] and until is not None and today > until
+            row["clear"] = _clear_action(conn, inst, place, row) if row["expired"] or row["cancelled"] else None
+            row["clear_name"] = CLEAR_ACTIONS.get(row["clear"] or "")
+            del row["library"], row["location"]
+    rows.sort(key=lambda r: (r["cancelled"] or r["expired"], r["patron"] or "", r["barcode"]))
     return rows
+
+
+def clear_hold_shelf(db: Database, barcode: str, *, at: str, operator: str) -> Result:
+    """Take an item off the hold shelf of desk ``at`` when nobody will collect it: its pickup
+    expired (today is past its ``until``: the patron's request is closed as not picked up,
+    and the patron told) or its request was cancelled. It then goes where the next step is:
+    the next request in its queue (the hold shelf again, or In Transit), back to its shelf
+    (reshelve) or In Transit home; a borrowed item goes In Transit back to its lender
+    (Returned Item to Partner). One transaction, each change with its history event.
+
+    Raises:
+        NotFound. NotPermitted (not a desk; W3). WrongState (not on this desk's hold shelf;
+        still within its pickup time: lend it to its patron instead).
+    """
+    with action(db, operator, at, need_place=True) as ctx:
+        desk = ctx.inst.desk(at)
+        item = ctx.item(barcode)
+        on_shelf = item["hold_shelf"] == desk.code and item["process_type"] in (HOLD_SHELF, RESOURCE_SHARING)
+        if not on_shelf:
+            raise WrongState(f"Item {barcode} is not on the hold shelf at {desk.name}: {_describe(ctx, item)}")
+        until = _pickup_until(ctx.inst, _shelf_since(ctx.conn, [item["id"]]).get(item["id"]))
+        if item["borrowing_id"] is not None:
+            from libdesk import borrowing  # lazy: libdesk.borrowing imports this module
+
+            routed = borrowing.off_hold_shelf(ctx, item, desk, until)
+            return Result(routed.message, barcode=barcode, destination=routed.destination,
+                          next_step=routed.next_step, item=ctx.view(item))
+        req = ctx.request(item["current_request_id"]) if item["current_request_id"] else None
+        why = "its request was cancelled"
+        if req is not None and req["active"]:
+            if until is None or ctx.today <= until:
+                shown = f" until {until.isoformat()}" if until else ""
+                raise WrongState(f"Item {barcode} waits for patron {req['patron']}{shown}: lend it to them, "
+                                 "or clear it once its pickup time is over")
+            why = f"not picked up by {until.isoformat()}"
+            ctx.update_request(req, "hold_shelf_expired", item=item, step=CANCELLED, active=False,
+                               closed_at=ctx.now, message=f"{why} (hold shelf at {desk.code})")
+            notify(ctx, req["patron"], "hold_expired", item, req,
+                   f"{item['title']} was not picked up by {until.isoformat()} and has left the hold shelf "
+                   f"at {desk.name}")
+        ctx.update_item(item, "off_hold_shelf", **NO_PROCESS, message=f"cleared from the hold shelf: {why}")
+        routed = route(ctx, item, desk)
+        return Result(f"Off the hold shelf ({why}) — {routed.message}", barcode=barcode,
+                      destination=routed.destination, next_step=routed.next_step, item=ctx.view(item))
 
 
 def correct_status(db: Database, barcode: str, *, at: str, operator: str) -> Result:

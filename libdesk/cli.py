@@ -396,13 +396,20 @@ def cmd_picklist(rt: Runtime) -> int:
 def cmd_holdshelf(rt: Runtime) -> int:
     from libdesk import circulation
 
-    rows = circulation.hold_shelf(rt.db, _need_place(rt, rt.args.at))
+    at = _need_place(rt, rt.args.at)
+    if getattr(rt.args, "holdshelf_command", None) == "clear":
+        _result(rt, circulation.clear_hold_shelf(rt.db, rt.args.barcode, at=at, operator=rt.operator))
+        return 0
+    rows = circulation.hold_shelf(rt.db, at)
 
     def line(r: dict[str, Any]) -> str:
         note = f"  (borrowed from {r['borrowed_from']})" if r["borrowing_id"] is not None else ""
+        since = (r["since"] or "")[:10] or "?"
         if r["cancelled"]:
-            note += "  CANCELLED: take it off the shelf and scan it in"
-        return f"{r['patron']:<10} {r['barcode']}  {r['title']}{note}"
+            note += f"  CANCELLED: {r['clear_name']} (libdesk holdshelf clear {r['barcode']})"
+        elif r["expired"]:
+            note += f"  EXPIRED: {r['clear_name']} (libdesk holdshelf clear {r['barcode']})"
+        return f"{r['patron'] or '':<10} {r['barcode']:<14}  {since} → {r['until'] or '?'}  {r['title']}{note}"
 
     rt.emit({"items": rows}, lambda: "\n".join(line(r) for r in rows) or "The hold shelf is empty")
     return 0
@@ -845,8 +852,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("picklist", cmd_picklist, "the pick list of a library, in shelf order")
     p.add_argument("--library", required=True, metavar="LIB")
 
-    p = add("holdshelf", cmd_holdshelf, "the items on the hold shelf of a desk")
+    p = add("holdshelf", cmd_holdshelf, "the hold shelf of a desk: who each item waits for, since and until when")
     p.add_argument("--at", metavar="DESK")
+    hs_sub = p.add_subparsers(dest="holdshelf_command", metavar="clear")
+    q = hs_sub.add_parser("clear", parents=[common], help="take an expired (or cancelled) item off the hold shelf: "
+                                                          "next request, reshelve, send home or back to the lender")
+    q.add_argument("barcode")
+    q.add_argument("--at", metavar="DESK")
+    q.set_defaults(func=cmd_holdshelf)
 
     p = add("missing", cmd_missing, "mark an item Missing (or --lost)")
     p.add_argument("barcode")

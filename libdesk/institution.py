@@ -110,6 +110,9 @@ class Policy:
     received_items_in_place: bool = False
     partner_timeout_days: int = 10
     """Days a partner has to answer a borrowing request before it is sent to the next one."""
+    hold_shelf_days: int = 7
+    """Pickup expiry: days an item waits on the hold shelf for its patron; after that it is
+    listed as expired on the shelf, to be cleared (next request, reshelve, back to the lender)."""
 
 
 @dataclass(frozen=True)
@@ -322,6 +325,7 @@ class _Builder:
             recall_days=self._positive(policy_raw, "recall_days", "policy", 7),
             received_items_in_place=self.get(policy_raw, "received_items_in_place", "policy", bool, False),
             partner_timeout_days=self._days(policy_raw, "partner_timeout_days", "policy", 10),
+            hold_shelf_days=self._positive(policy_raw, "hold_shelf_days", "policy", 7),
         )
 
         libraries: dict[str, Library] = {}
