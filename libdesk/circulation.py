@@ -172,6 +172,43 @@ def return_item(db: Database, barcode: str, *, at: str, operator: str) -> Result
                       item=ctx.view(item))
 
 
+IN_HOUSE_USE = "in_house_use"
+"""The event of a registered in-house use (and the ``next_step`` of its result)."""
+
+
+def in_house_uses(conn: Any, item_id: int) -> int:
+    """How many in-house uses an item has had (its ``in_house_use`` events)."""
+    return int(conn.execute(select(func.count()).select_from(event_t).where(
+        event_t.c.item_id == item_id, event_t.c.action == IN_HOUSE_USE)).scalar_one())
+
+
+def register_in_house_use(db: Database, barcode: str, *, at: str, operator: str) -> Result:
+    """Register in-house use (Alma: Return Items > Register in-house use): an item used in the
+    building (a reading room, a pile left on a table) is scanned at a desk. The use is counted
+    as one history event and nothing else changes: not its process, not its requests, not
+    where it goes. When a request waits for it the message says so (scan it in to send it).
+
+    Raises:
+        NotFound, NotPermitted (not a desk; W3), WrongState (on loan: return it instead; not
+        received yet).
+    """
+    with action(db, operator, at, need_place=True) as ctx:
+        desk = ctx.inst.desk(at)
+        item = ctx.item(barcode)
+        if item["process_type"] == LOAN:
+            raise WrongState(f"Item {barcode} is on loan to {item['loan_patron']}: return it (Return Items) "
+                             "instead of registering an in-house use")
+        if item["process_type"] == ACQUISITION:
+            raise WrongState(f"Item {barcode} has not been received yet: receive it at a department first")
+        ctx.event(IN_HOUSE_USE, item=item, message=f"in-house use at {desk.code}")
+        count = in_house_uses(ctx.conn, item["id"])
+        waiting = ctx.queue(item["id"]) if item["process_type"] is None else []
+        note = " A request waits for it: scan it in (Scan In Items) to send it on." if waiting else ""
+        return Result(f"In-house use registered for {barcode}: {count} in-house use{'s' if count != 1 else ''} "
+                      f"so far. Nothing else changed.{note}", barcode=barcode, destination=None,
+                      next_step=IN_HOUSE_USE, item=ctx.view(item), extra={"in_house_uses": count})
+
+
 def _describe(ctx: Ctx, item: dict[str, Any]) -> str:
     process = item["process_type"]
     if process == LOAN:

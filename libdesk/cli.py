@@ -415,6 +415,14 @@ def cmd_holdshelf(rt: Runtime) -> int:
     return 0
 
 
+def cmd_inhouse(rt: Runtime) -> int:
+    from libdesk import circulation
+
+    _result(rt, circulation.register_in_house_use(rt.db, rt.args.barcode, at=_need_place(rt, rt.args.at),
+                                                  operator=rt.operator))
+    return 0
+
+
 def cmd_correct(rt: Runtime) -> int:
     from libdesk import circulation
 
@@ -860,6 +868,10 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("barcode")
     q.add_argument("--at", metavar="DESK")
     q.set_defaults(func=cmd_holdshelf)
+
+    p = add("inhouse", cmd_inhouse, "register an in-house use of an item at a desk (counted, nothing else changes)")
+    p.add_argument("barcode")
+    p.add_argument("--at", metavar="DESK")
 
     p = add("missing", cmd_missing, "mark an item Missing (or --lost)")
     p.add_argument("barcode")

@@ -85,6 +85,8 @@ class ReturnItemsScreen(DeskScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         # priority: the scan field would take ctrl+w as "delete word"; a barcode needs no such edit.
         Binding("ctrl+w", "work_order", "Work Order", show=False, priority=True, id="return-work-order"),
+        # priority: the scan field would take ctrl+u as "delete to the start"; a barcode needs no such edit.
+        Binding("ctrl+u", "toggle_in_house", "In-house use", show=False, priority=True, id="return-in-house"),
         Binding("up", "cursor('up')", "Previous returned item", show=False, id="return-cursor-up"),
         Binding("down", "cursor('down')", "Next returned item", show=False, id="return-cursor-down"),
     ]
@@ -96,6 +98,9 @@ says where the item goes; Enter or Esc closes it.
 The list keeps this session's returns. ↑/↓ pick a row; **ctrl+w** (or Enter on the list)
 opens **Work Order** for it: type, managing department, note, and *Do not pick from shelf*
 (ticked: the item is in hand and goes to the department now).
+
+**ctrl+u** switches to **in-house use**: each scan then counts a use of the item in the
+building (one history event) and changes nothing else; ctrl+u again goes back to returns.
 """
 
     def __init__(self, db: Database) -> None:
@@ -105,6 +110,8 @@ opens **Work Order** for it: type, managing department, note, and *Do not pick f
         self.returned: dict[str, Returned] = {}
         """The list's rows by row key."""
         self._count = 0
+        self.in_house = False
+        """In-house use mode (ctrl+u): a scan registers a use instead of a return."""
 
     def compose(self) -> ComposeResult:
         yield DeskHeader()
@@ -131,7 +138,11 @@ opens **Work Order** for it: type, managing department, note, and *Do not pick f
     def _show_place(self) -> None:
         place = self.desk.place
         where = self.query_one("#return-place", Static)
-        if place is not None and place.is_desk:
+        if place is not None and place.is_desk and self.in_house:
+            where.update(f"[b]IN-HOUSE USE[/b] at {escape(place.name)}: each scan counts a use, nothing else "
+                         "changes · ctrl+u: back to returns")
+            where.add_class("-warning")
+        elif place is not None and place.is_desk:
             where.update(f"Returning at [b]{escape(place.name)}[/b] · {escape(place.code)}")
             where.remove_class("-warning")
         else:
@@ -150,6 +161,9 @@ opens **Work Order** for it: type, managing department, note, and *Do not pick f
         if app.currently_at is None:
             self.banner.show_error("Set Currently At first (F10): at which desk are you?", barcode)
             return
+        if self.in_house:
+            self._register_in_house_use(barcode)
+            return
         try:
             result = circulation.return_item(self.db, barcode, at=app.currently_at, operator=app.operator)
         except DatabaseUnreachable as exc:
@@ -166,12 +180,32 @@ opens **Work Order** for it: type, managing department, note, and *Do not pick f
             headline, item_line = describe_result(result, self.db.institution)
             self.app.push_screen(DestinationPopup(outcome_of(result.next_step), headline, result.message, item_line))
 
-    def _add_row(self, result: Result) -> None:
+    def _register_in_house_use(self, barcode: str) -> None:
+        """In-house use mode: count a use of the item (the engine changes nothing else)."""
+        app = self.desk
+        try:
+            result = circulation.register_in_house_use(self.db, barcode, at=app.currently_at or "",
+                                                       operator=app.operator)
+        except LibdeskError as exc:
+            self.banner.show_error(exc.message, barcode)
+            return
+        self.banner.show_result(result, self.db.institution)
+        self._add_row(result, f"In-house use ({result.extra['in_house_uses']})")
+
+    def action_toggle_in_house(self) -> None:
+        """ctrl+u: in-house use mode on or off."""
+        self.in_house = not self.in_house
+        self._show_place()
+        self.banner.show("info", "IN-HOUSE USE: scan each item used in the building" if self.in_house
+                         else "RETURNS: scan a returned item")
+        self.scan_field.focus()
+
+    def _add_row(self, result: Result, next_step: str | None = None) -> None:
         self._count += 1
         key = str(self._count)
         item = result.item or {}
         headline, _ = describe_result(result, self.db.institution)
-        row = Returned(key, result.barcode or "", item.get("title") or "", headline)
+        row = Returned(key, result.barcode or "", item.get("title") or "", next_step or headline)
         self.returned[key] = row
         table = self.returned_table
         table.add_row(Text(key, justify="right"), Text(row.barcode), Text(row.next_step), Text(row.title),
@@ -223,6 +257,9 @@ opens **Work Order** for it: type, managing department, note, and *Do not pick f
     def desk_commands(self) -> Iterable[DeskCommand]:
         yield DeskCommand("Work Order for the highlighted returned item",
                           "Type, managing department, note, Do not pick from shelf (ctrl+w)", self.action_work_order)
+        yield DeskCommand("In-house use: Off" if self.in_house else "In-house use: On",
+                          "Scans count a use of the item in the building and change nothing else (ctrl+u)",
+                          self.action_toggle_in_house)
 
     @property
     def highlighted(self) -> Returned | None:

@@ -90,3 +90,14 @@ def test_holdshelf_lists_since_and_until_and_clear_takes_an_expired_item_off(db:
 def test_holdshelf_clear_of_an_item_not_on_the_shelf_is_refused(db: Path) -> None:
     refused(db, DAY, "holdshelf", "clear", "WID-0002", "--at", "WID-CIRC", match="not on the hold shelf")
     refused(db, DAY, "holdshelf", "clear", "NOPE", "--at", "WID-CIRC", match="No item with barcode")
+
+
+def test_inhouse_counts_a_use_with_json_and_refuses_a_loan(db: Path) -> None:
+    first = ok(db, DAY, "inhouse", "WID-0002", "--at", "WID-CIRC")
+    assert (first["next_step"], first["in_house_uses"]) == ("in_house_use", 1)
+    human = run(db, DAY, "inhouse", "WID-0002", "--at", "WID-CIRC")
+    assert human.returncode == 0 and "2 in-house uses so far" in human.stdout
+    assert ok(db, DAY, "item", "show", "WID-0002")["process_type"] is None
+    ok(db, DAY, "loan", "WID-0001", "--patron", "P0001", "--at", "WID-CIRC")
+    refused(db, DAY, "inhouse", "WID-0001", "--at", "WID-CIRC", match="on loan to P0001")
+    refused(db, DAY, "inhouse", "WID-0002", "--at", "CCWID", match="", operator="admin")

@@ -1,0 +1,52 @@
+"""Desk tasks of issue 12 item 6 in the app: in-house use on Return Items (ctrl+u), ..."""
+
+from __future__ import annotations
+
+from libdesk import circulation, queries
+from screens.return_items import ReturnItemsScreen
+from tests.conftest import db_fingerprint
+from tests.screens.conftest import SIZE, AppFactory
+
+
+def _return_screen(app: object) -> ReturnItemsScreen:
+    screen = app.screen  # type: ignore[attr-defined]
+    assert isinstance(screen, ReturnItemsScreen)
+    return screen
+
+
+def _state(db, barcode):  # type: ignore[no-untyped-def]
+    item = queries.item_show(db, barcode)
+    return {k: item[k] for k in ("process_type", "transit_to", "hold_shelf", "loan", "requests")}
+
+
+async def test_ctrl_u_on_return_items_registers_in_house_use_and_changes_nothing_else(desk_app: AppFactory) -> None:
+    app = desk_app("WID-CIRC")
+    before = _state(app.db, "W05")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f3", "ctrl+u")
+        screen = _return_screen(app)
+        assert screen.in_house and "IN-HOUSE USE" in str(screen.query_one("#return-place").render())
+        await pilot.press(*"W05", "enter")
+        await pilot.press(*"W07", "enter")
+        await pilot.pause()
+        assert _state(app.db, "W05") == before
+        uses = [e for e in queries.item_history(app.db, "W05") if e["action"] == "in_house_use"]
+        assert len(uses) == 1 and all(e["operator"] == "admin" and e["place"] == "WID-CIRC" for e in uses)
+        assert "In-house use registered" in screen.banner.detail
+        assert screen.highlighted is not None and screen.highlighted.next_step.startswith("In-house use (")
+        assert app.focused is screen.scan_field
+        await pilot.press("ctrl+u")  # back to returns
+        assert not screen.in_house
+
+
+async def test_in_house_use_of_a_loaned_item_is_red_and_changes_nothing(desk_app: AppFactory) -> None:
+    app = desk_app("WID-CIRC")
+    circulation.loan(app.db, "W06", "P0001", at="WID-CIRC", operator="circ")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f3", "ctrl+u")
+        before = db_fingerprint(app.db)
+        await pilot.press(*"W06", "enter")
+        await pilot.pause()
+        screen = _return_screen(app)
+        assert screen.banner.has_class("-error") and "on loan to P0001" in screen.banner.headline
+        assert db_fingerprint(app.db) == before
