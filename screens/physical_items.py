@@ -150,6 +150,13 @@ how many requests wait for it. **Enter** on a row opens its actions:
             table.add_column(header, key=key, width=width)
 
     def on_screen_resume(self) -> None:
+        offer = getattr(self.app, "search_offer", None)
+        if offer:  # F4 from a "barcode not found": search for it (a mistyped or damaged barcode)
+            self.app.search_offer = None  # type: ignore[attr-defined]
+            self.search_box.value = offer
+            self.search_box.focus()
+            self.run_search(offer)
+            return
         # Back from a pop-up, another screen or the item detail: show the items as they are now.
         if self.query_text:
             self.run_search(self.query_text)

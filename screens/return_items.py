@@ -26,7 +26,7 @@ from textual.widgets import DataTable, Footer, Label, Static
 from libdesk import circulation, workorders
 from libdesk.core import Result
 from libdesk.db import Database
-from libdesk.errors import DatabaseUnreachable, LibdeskError
+from libdesk.errors import DatabaseUnreachable, LibdeskError, NotFound
 from screens.base import UNREACHABLE_REFUSAL, DeskCommand, DeskScreen, NoticePopup
 from screens.widgets import DeskHeader, ResultBanner, ScanField
 from screens.widgets.result_banner import OUTCOME_CLASSES, describe_result, outcome_of
@@ -170,9 +170,14 @@ building (one history event) and changes nothing else; ctrl+u again goes back to
             app.database_unreachable(exc)  # the header turns red; the app tries the server again
             self.banner.show_error(UNREACHABLE_REFUSAL, barcode)
             return
+        except NotFound as exc:  # mistyped or damaged: a search for it is one key away (F4)
+            self.banner.show_error(f"{exc.message}: {self.offer_search(barcode)}", barcode)
+            return
         except LibdeskError as exc:
+            self.search_offer = None
             self.banner.show_error(exc.message, barcode)
             return
+        self.search_offer = None
         app.database_reachable()
         self.banner.show_result(result, self.db.institution)
         self._add_row(result)

@@ -26,7 +26,7 @@ from textual.widgets import Footer, Label
 from libdesk import scan
 from libdesk.core import Result
 from libdesk.db import Database
-from libdesk.errors import DatabaseUnreachable, LibdeskError
+from libdesk.errors import DatabaseUnreachable, LibdeskError, NotFound
 from libdesk.scanners.double import Repeat
 from screens.base import UNREACHABLE_REFUSAL, DeskCommand, DeskScreen
 from screens.widgets import DeskHeader, LogEntry, ResultBanner, ScanField, ScanLog
@@ -110,9 +110,15 @@ The log lists this session's scans, newest first, with how to undo a scan by sca
             self._show_error(barcode, UNREACHABLE_REFUSAL,
                              "Nothing was changed: scan it again when the header is green")
             return False
+        except NotFound as exc:  # mistyped or damaged: a search for it is one key away (F4)
+            self.search_offer = None
+            self._show_error(barcode, f"{exc.message}: {self.offer_search(barcode)}", "F4: search for it")
+            return False
         except LibdeskError as exc:
+            self.search_offer = None
             self._show_error(barcode, exc.message)
             return False
+        self.search_offer = None
         app.database_reachable()
         self.banner.show_result(result, self.db.institution)
         self._log(result, self._undo_hint(result, done, place.is_department))

@@ -50,3 +50,43 @@ async def test_in_house_use_of_a_loaned_item_is_red_and_changes_nothing(desk_app
         screen = _return_screen(app)
         assert screen.banner.has_class("-error") and "on loan to P0001" in screen.banner.headline
         assert db_fingerprint(app.db) == before
+
+
+async def test_a_barcode_not_found_in_scan_in_offers_a_search_on_f4(desk_app: AppFactory) -> None:
+    """A mistyped barcode: the red banner names F4; F4 opens Physical Items searching for it."""
+    from screens.physical_items import PhysicalItemsScreen
+    from tests.screens.lists_fixtures import settle
+
+    app = desk_app("WID-CIRC")
+    async with app.run_test(size=SIZE) as pilot:
+        before = db_fingerprint(app.db)
+        await pilot.press(*"W0599", "enter")
+        await pilot.pause()
+        banner = app.screen.banner  # type: ignore[attr-defined]
+        assert banner.has_class("-error") and "press F4 to search for W05*" in banner.headline
+        assert db_fingerprint(app.db) == before
+        await pilot.press("f4")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, PhysicalItemsScreen)
+        assert screen.search_box.value == "W05*" and list(screen.rows) == ["W05"]
+        await pilot.press("f2")  # F4 again after a good scan: no stale search is carried
+        await pilot.press(*"W06", "enter")
+        await pilot.press("f4")
+        await settle(pilot)
+        assert screen.search_box.value == "W05*" and app.search_offer is None
+
+
+async def test_a_barcode_not_found_in_return_items_offers_the_same_search(desk_app: AppFactory) -> None:
+    from screens.physical_items import PhysicalItemsScreen
+    from tests.screens.lists_fixtures import settle
+
+    app = desk_app("WID-CIRC")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f3", *"L0277", "enter")
+        await pilot.pause()
+        screen = _return_screen(app)
+        assert "press F4 to search for L02*" in screen.banner.headline
+        await pilot.press("f4")
+        await settle(pilot)
+        assert isinstance(app.screen, PhysicalItemsScreen) and list(app.screen.rows) == ["L02"]
