@@ -101,10 +101,14 @@ def at_desk(ctx: Ctx, item: dict[str, Any], desk: Place) -> Routed:
     return route(ctx, item, desk)
 
 
-def loan(db: Database, barcode: str, patron_id: str, *, at: str, operator: str) -> Result:
+def loan(db: Database, barcode: str, patron_id: str, *, at: str, operator: str, override: bool = False) -> Result:
     """Lend an item to a patron at a desk. An item on the hold shelf is lent only to the
     patron it waits for (their request is then completed); an item in place only when no
-    one else's request is first in its queue.
+    one else's request is first in its queue. ``override`` lends it anyway (the desk decided
+    the patron at the counter goes first): the other request stays in the queue and waits
+    (an item taken from the hold shelf puts it back to waiting, its patron told), a patron
+    request makes the loan due as a recalled one (today + recall_days), and a
+    ``loan_override`` event names the request passed over and the operator.
 
     Raises:
         NotFound (barcode, patron, place), NotPermitted (not a desk; pseudopatron; W3),
@@ -126,31 +130,98 @@ def loan(db: Database, barcode: str, patron_id: str, *, at: str, operator: str) 
             borrowed = borrowing.check_loan(ctx, item, patron_id, desk)
             process = None
         # -------------------------------------------------------------------------------------
+        passed_over: dict[str, Any] | None = None
         if process == HOLD_SHELF:
             req = ctx.request(item["current_request_id"]) if item["current_request_id"] else None
             if req is None or not req["active"]:
                 raise WrongState(f"Item {barcode} is on the hold shelf but its request was cancelled: "
                                  "scan it in first to send it on")
+            if req["patron"] != patron_id and not override:
+                raise WrongState(f"Item {barcode} is on the hold shelf for {req['patron']}, not for {patron_id} "
+                                 "(lend it anyway only with an override)")
             if req["patron"] != patron_id:
-                raise WrongState(f"Item {barcode} is on the hold shelf for {req['patron']}, not for {patron_id}")
-            complete_request(ctx, item, req["id"], f"loaned to {patron_id}")
+                passed_over = release_current(ctx, item) or req
+            else:
+                complete_request(ctx, item, req["id"], f"loaned to {patron_id}")
         elif process is not None:
             raise WrongState(f"Item {barcode} is not available: {_describe(ctx, item)}")
         else:
             queue = ctx.queue(item["id"])
-            if queue and not (queue[0]["kind"] == PATRON and queue[0]["patron"] == patron_id):
+            mine = [r for r in queue if r["kind"] == PATRON and r["patron"] == patron_id]
+            if queue and queue[0] not in mine:
                 head = queue[0]
                 wanted = f"patron {head['patron']}" if head["kind"] == PATRON else f"a work order for {head['department']}"
-                raise WrongState(f"Item {barcode} is requested by {wanted} (first in queue): fill that request first")
-            if queue:
-                complete_request(ctx, item, queue[0]["id"], f"loaned to {patron_id}")
+                if not override:
+                    raise WrongState(f"Item {barcode} is requested by {wanted} (first in queue): fill that request "
+                                     "first (or lend it anyway with an override)")
+                passed_over = head
+            if mine:
+                complete_request(ctx, item, mine[0]["id"], f"loaned to {patron_id}")
         due = ctx.today + timedelta(days=ctx.inst.policy.loan_days)
+        if passed_over is not None:
+            wanted = (f"patron {passed_over['patron']}" if passed_over["kind"] == PATRON
+                      else f"a work order for {passed_over['department']}")
+            if passed_over["kind"] == PATRON:
+                due = min(due, ctx.today + timedelta(days=ctx.inst.policy.recall_days))
+            ctx.event("loan_override", item=item, request_id=passed_over["id"],
+                      message=f"lent to {patron_id} at {desk.code} by override of request {passed_over['id']} "
+                              f"({wanted}), which waits")
         ctx.update_item(item, "loan", **{**NO_PROCESS, "process_type": LOAN, "loan_patron": who["id"], "loan_due": due},
                         message=f"loaned at {desk.code}")
         if borrowed is not None:  # resource sharing (B4): the request becomes Loaned Item to Patron
             borrowing.loaned(ctx, borrowed, item)
-        return Result(f"Loaned to {patron_id}, due {due.isoformat()}", barcode=barcode, destination=None,
-                      next_step="loan", item=ctx.view(item))
+        note = ""
+        if passed_over is not None:
+            note = (f" — OVERRIDE: request {passed_over['id']} of "
+                    f"{passed_over['patron'] or passed_over['department']} passed over and waits (logged)")
+        return Result(f"Loaned to {patron_id}, due {due.isoformat()}{note}", barcode=barcode, destination=None,
+                      next_step="loan", item=ctx.view(item),
+                      extra={"override": passed_over["id"] if passed_over is not None else None})
+
+
+RENEWED = "renewed"
+"""The event of a renewal (its count since the loan limits the next one)."""
+
+
+def renew(db: Database, barcode: str, *, operator: str, at: str) -> Result:
+    """Renew a loan: due today + loan_days (never earlier than it was), at most
+    ``policy.max_renewals`` times per loan; never while a request waits for the item (its
+    patron or department is waiting: the loan was recalled, Q3), nor for a borrowed item
+    (its due date is the lender's).
+
+    Raises:
+        NotFound, NotPermitted (not a desk; W3), WrongState (not on loan; requested; renewed
+        too often; borrowed).
+    """
+    with action(db, operator, at, need_place=True) as ctx:
+        ctx.inst.desk(at)
+        item = ctx.item(barcode)
+        if item["process_type"] != LOAN:
+            raise WrongState(f"Item {barcode} is not on loan ({_describe(ctx, item)}): nothing to renew")
+        refuse_borrowed(item, "renewed here (its due date is the lender's)")
+        queue = ctx.queue(item["id"])
+        if queue:
+            head = queue[0]
+            wanted = f"patron {head['patron']}" if head["kind"] == PATRON else f"a work order for {head['department']}"
+            raise WrongState(f"Item {barcode} cannot be renewed: {wanted} requested it (request {head['id']}); "
+                             f"it is due back {item['loan_due'].isoformat() if item['loan_due'] else 'now'}")
+        loaned_at = ctx.conn.execute(select(func.max(event_t.c.id)).where(
+            event_t.c.item_id == item["id"], event_t.c.action == "loan")).scalar_one()
+        renewals = int(ctx.conn.execute(select(func.count()).select_from(event_t).where(
+            event_t.c.item_id == item["id"], event_t.c.action == RENEWED,
+            event_t.c.id > (loaned_at or 0))).scalar_one())
+        limit = ctx.inst.policy.max_renewals
+        if renewals >= limit:
+            raise WrongState(f"Item {barcode} cannot be renewed again: renewed {renewals} time"
+                             f"{'s' if renewals != 1 else ''} already (at most {limit})")
+        due = ctx.today + timedelta(days=ctx.inst.policy.loan_days)
+        if item["loan_due"] is not None:
+            due = max(due, item["loan_due"])
+        ctx.update_item(item, RENEWED, loan_due=due,
+                        message=f"renewal {renewals + 1} of {limit} for {item['loan_patron']}")
+        return Result(f"Renewed for {item['loan_patron']}: due {due.isoformat()} (renewal {renewals + 1} of {limit})",
+                      barcode=barcode, destination=None, next_step="loan", item=ctx.view(item),
+                      extra={"renewals": renewals + 1, "max_renewals": limit})
 
 
 def return_item(db: Database, barcode: str, *, at: str, operator: str) -> Result:

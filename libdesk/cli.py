@@ -260,7 +260,14 @@ def cmd_loan(rt: Runtime) -> int:
     from libdesk import circulation
 
     _result(rt, circulation.loan(rt.db, rt.args.barcode, rt.args.patron, at=_need_place(rt, rt.args.at),
-                                 operator=rt.operator))
+                                 operator=rt.operator, override=rt.args.override))
+    return 0
+
+
+def cmd_renew(rt: Runtime) -> int:
+    from libdesk import circulation
+
+    _result(rt, circulation.renew(rt.db, rt.args.barcode, at=_need_place(rt, rt.args.at), operator=rt.operator))
     return 0
 
 
@@ -793,6 +800,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("loan", cmd_loan, "lend an item to a patron at a desk")
     p.add_argument("barcode")
     p.add_argument("--patron", required=True)
+    p.add_argument("--at", metavar="DESK")
+    p.add_argument("--override", action="store_true",
+                   help="lend it although someone else requested it (logged; their request waits)")
+
+    p = add("renew", cmd_renew, "renew a loan (not while a request waits; at most max_renewals times)")
+    p.add_argument("barcode")
     p.add_argument("--at", metavar="DESK")
 
     p = add("return", cmd_return, "Return Items: discharge a loan at a desk and say the next step")

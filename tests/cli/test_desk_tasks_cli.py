@@ -101,3 +101,22 @@ def test_inhouse_counts_a_use_with_json_and_refuses_a_loan(db: Path) -> None:
     ok(db, DAY, "loan", "WID-0001", "--patron", "P0001", "--at", "WID-CIRC")
     refused(db, DAY, "inhouse", "WID-0001", "--at", "WID-CIRC", match="on loan to P0001")
     refused(db, DAY, "inhouse", "WID-0002", "--at", "CCWID", match="", operator="admin")
+
+
+def test_renew_with_json_and_its_refusals(db: Path) -> None:
+    ok(db, DAY, "loan", "WID-0001", "--patron", "P0001", "--at", "WID-CIRC")
+    renewed = ok(db, "2026-03-20T10:00:00", "renew", "WID-0001", "--at", "WID-CIRC")
+    assert (renewed["renewals"], renewed["item"]["loan"]["due"]) == (1, "2026-04-17")
+    refused(db, DAY, "renew", "WID-0002", "--at", "WID-CIRC", match="not on loan")
+    ok(db, DAY, "request", "place", "WID-0001", "--patron", "P0002", "--pickup", "WID-CIRC")
+    refused(db, DAY, "renew", "WID-0001", "--at", "WID-CIRC", match="patron P0002 requested it")
+
+
+def test_lending_a_requested_item_needs_override_which_is_logged(db: Path) -> None:
+    req = ok(db, DAY, "request", "place", "WID-0002", "--patron", "P0001", "--pickup", "WID-CIRC")["request"]["id"]
+    refused(db, DAY, "loan", "WID-0002", "--patron", "P0002", "--at", "WID-CIRC", match="override")
+    lent = ok(db, DAY, "loan", "WID-0002", "--patron", "P0002", "--at", "WID-CIRC", "--override")
+    assert lent["override"] == req and "OVERRIDE" in lent["message"]
+    history = ok(db, DAY, "item", "history", "WID-0002")
+    events = history["events"] if isinstance(history, dict) else history
+    assert [e["operator"] for e in events if e["action"] == "loan_override"] == ["circ"]

@@ -90,3 +90,41 @@ async def test_a_barcode_not_found_in_return_items_offers_the_same_search(desk_a
         await pilot.press("f4")
         await settle(pilot)
         assert isinstance(app.screen, PhysicalItemsScreen) and list(app.screen.rows) == ["L02"]
+
+
+async def test_ctrl_b_on_physical_items_renews_the_highlighted_loan(desk_app: AppFactory) -> None:
+    from screens.physical_items import PhysicalItemsScreen
+    from tests.screens.lists_fixtures import settle
+
+    app = desk_app("WID-CIRC")
+    circulation.loan(app.db, "W08", "P0001", at="WID-CIRC", operator="circ")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f4", *"W08", "enter")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, PhysicalItemsScreen)
+        await pilot.press("ctrl+b")
+        await settle(pilot)
+        assert "Renewed for P0001" in screen.result_line.text
+        assert any(e["action"] == "renewed" and e["operator"] == "admin"
+                   for e in queries.item_history(app.db, "W08"))
+
+
+async def test_renewing_a_requested_loan_is_red_and_changes_nothing(desk_app: AppFactory) -> None:
+    from libdesk import requests
+    from screens.physical_items import PhysicalItemsScreen
+    from tests.screens.lists_fixtures import settle
+
+    app = desk_app("WID-CIRC")
+    circulation.loan(app.db, "W09", "P0001", at="WID-CIRC", operator="circ")
+    requests.place_request(app.db, "W09", "P0002", "WID-CIRC", operator="circ")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f4", *"W09", "enter")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, PhysicalItemsScreen)
+        before = db_fingerprint(app.db)
+        await pilot.press("ctrl+b")
+        await settle(pilot)
+        assert "patron P0002 requested it" in screen.result_line.text
+        assert db_fingerprint(app.db) == before
