@@ -447,10 +447,10 @@ def cmd_missing(rt: Runtime) -> int:
 
 
 def cmd_slip(rt: Runtime) -> int:
-    """The work-order slip of an item: shown, or printed / saved with --print / -o."""
+    """The slip of an item (work order, transit or hold): shown, or printed / saved with --print / -o."""
     from libdesk import slips
 
-    text = slips.work_order_slip(rt.db, rt.args.barcode)
+    text = slips.slip_for(rt.db, rt.args.barcode)
     where = None
     if rt.args.print or rt.args.output:
         where = slips.print_slip(text, rt.args.barcode, printer=rt.args.printer,
@@ -941,7 +941,7 @@ def build_parser() -> argparse.ArgumentParser:
     from libdesk.cli_borrowing import register as register_borrowing
     register_borrowing(sub, common)
 
-    p = add("slip", cmd_slip, "the work-order slip of an item in process (show, print or save)")
+    p = add("slip", cmd_slip, "the slip of an item: work order, transit or hold (show, print or save)")
     p.add_argument("barcode")
     p.add_argument("--print", action="store_true", help="send it to the printer (lp), else save it as a file")
     p.add_argument("--printer", help="the lp destination")

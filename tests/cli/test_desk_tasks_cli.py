@@ -120,3 +120,14 @@ def test_lending_a_requested_item_needs_override_which_is_logged(db: Path) -> No
     history = ok(db, DAY, "item", "history", "WID-0002")
     events = history["events"] if isinstance(history, dict) else history
     assert [e["operator"] for e in events if e["action"] == "loan_override"] == ["circ"]
+
+
+def test_slip_of_an_item_in_transit_or_on_the_hold_shelf_is_shown_or_saved(db: Path) -> None:
+    ok(db, DAY, "request", "place", "WID-0001", "--patron", "P0001", "--pickup", "LAW-CIRC")
+    ok(db, DAY, "scan", "WID-0001", "--at", "WID-CIRC")
+    shown = ok(db, DAY, "slip", "WID-0001")
+    assert shown["slip"].startswith("IN TRANSIT TO") and "For patron  P0001" in shown["slip"]
+    saved = db.parent / "slip.txt"
+    done = ok(db, DAY, "slip", "WID-0001", "-o", str(saved))
+    assert done["printed"] == f"saved to {saved}" and saved.read_text(encoding="utf-8") == shown["slip"]
+    refused(db, DAY, "slip", "WID-0002", match="no transit or hold slip")
