@@ -28,6 +28,7 @@ from libdesk.core import Result
 from libdesk.db import Database
 from libdesk.errors import DatabaseUnreachable, LibdeskError, NotFound
 from screens.base import UNREACHABLE_REFUSAL, DeskCommand, DeskScreen, NoticePopup
+from screens.slip_offer import SLIP_BINDING, SlipOffer
 from screens.widgets import DeskHeader, ResultBanner, ScanField
 from screens.widgets.result_banner import OUTCOME_CLASSES, describe_result, outcome_of
 from screens.work_order import WorkOrderDialog, WorkOrderForm
@@ -77,7 +78,7 @@ class DestinationPopup(NoticePopup):
             yield Static("Enter or Esc: OK (or scan the next item)", classes="dialog-keys")
 
 
-class ReturnItemsScreen(DeskScreen):
+class ReturnItemsScreen(SlipOffer, DeskScreen):
     """Return Items: scan to return; the recently-returned list with its Next Step."""
 
     TITLE = "Return Items"
@@ -87,6 +88,7 @@ class ReturnItemsScreen(DeskScreen):
         Binding("ctrl+w", "work_order", "Work Order", show=False, priority=True, id="return-work-order"),
         # priority: the scan field would take ctrl+u as "delete to the start"; a barcode needs no such edit.
         Binding("ctrl+u", "toggle_in_house", "In-house use", show=False, priority=True, id="return-in-house"),
+        SLIP_BINDING,
         Binding("up", "cursor('up')", "Previous returned item", show=False, id="return-cursor-up"),
         Binding("down", "cursor('down')", "Next returned item", show=False, id="return-cursor-down"),
     ]
@@ -101,6 +103,10 @@ opens **Work Order** for it: type, managing department, note, and *Do not pick f
 
 **ctrl+u** switches to **in-house use**: each scan then counts a use of the item in the
 building (one history event) and changes nothing else; ctrl+u again goes back to returns.
+
+When an item goes **in transit** or to the **hold shelf**, **ctrl+k** prints its slip
+(destination or patron big, barcode, title) with `lp`, or saves it when there is no printer;
+the palette's *Print slips automatically* prints every one at once.
 """
 
     def __init__(self, db: Database) -> None:
@@ -180,6 +186,7 @@ building (one history event) and changes nothing else; ctrl+u again goes back to
         self.search_offer = None
         app.database_reachable()
         self.banner.show_result(result, self.db.institution)
+        self.offer_slip(result)  # transit or hold slip: ctrl+k (or printed at once, auto_slips)
         self._add_row(result)
         if request_waits(result):
             headline, item_line = describe_result(result, self.db.institution)
@@ -265,6 +272,7 @@ building (one history event) and changes nothing else; ctrl+u again goes back to
         yield DeskCommand("In-house use: Off" if self.in_house else "In-house use: On",
                           "Scans count a use of the item in the building and change nothing else (ctrl+u)",
                           self.action_toggle_in_house)
+        yield from self.slip_commands()
 
     @property
     def highlighted(self) -> Returned | None:

@@ -128,3 +128,64 @@ async def test_renewing_a_requested_loan_is_red_and_changes_nothing(desk_app: Ap
         await settle(pilot)
         assert "patron P0002 requested it" in screen.result_line.text
         assert db_fingerprint(app.db) == before
+
+
+# -- transit and hold slips on one key ---------------------------------------------------------------
+
+def _no_printer(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """No ``lp`` on the test machine's PATH: slips are saved in the data folder."""
+    from libdesk import slips
+
+    monkeypatch.setattr(slips.shutil, "which", lambda name: None)
+
+
+def _saved_slips() -> list[str]:
+    from libdesk import config
+
+    folder = config.data_dir() / "slips"
+    return sorted(p.read_text(encoding="utf-8") for p in folder.glob("*.txt")) if folder.exists() else []
+
+
+async def test_scan_in_offers_the_transit_slip_on_ctrl_k(desk_app: AppFactory, monkeypatch) -> None:
+    from libdesk import requests
+
+    _no_printer(monkeypatch)
+    app = desk_app("WID-CIRC")
+    requests.place_request(app.db, "W04", "P0002", "LAW-CIRC", operator="circ")
+    async with app.run_test(size=SIZE) as pilot:
+        before = db_fingerprint(app.db)
+        await pilot.press("ctrl+k")  # nothing sent on yet: said, nothing printed
+        await pilot.pause()
+        assert _saved_slips() == []
+        await pilot.press(*"W04", "enter")
+        await pilot.pause()
+        banner = app.screen.banner  # type: ignore[attr-defined]
+        assert banner.has_class("-transit") and "ctrl+k: print the slip" in banner.item_line
+        before = db_fingerprint(app.db)
+        await pilot.press("ctrl+k")
+        await pilot.pause()
+        (slip,) = _saved_slips()
+        assert slip.startswith("IN TRANSIT TO") and "For patron  P0002" in slip and "W04" in slip
+        assert db_fingerprint(app.db) == before  # a slip changes nothing
+        assert any("Slip for W04 saved to" in n.message for n in app._notifications)
+
+
+async def test_return_items_prints_hold_slips_automatically_when_set(desk_app: AppFactory, monkeypatch) -> None:
+    from libdesk import config, requests
+
+    _no_printer(monkeypatch)
+    app = desk_app("WID-CIRC")
+    circulation.loan(app.db, "W05", "P0001", at="WID-CIRC", operator="circ")
+    requests.place_request(app.db, "W05", "P0003", "WID-CIRC", operator="circ")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f3")
+        screen = _return_screen(app)
+        screen.action_toggle_auto_slips()  # the palette's "Print slips automatically: On"
+        assert config.load_settings().auto_slips is True
+        await pilot.press(*"W05", "enter")
+        await pilot.pause()
+        (slip,) = _saved_slips()
+        assert slip.startswith("HOLD SHELF") and "P 0 0 0 3" in slip and "Pick up by" in slip
+        assert "slip saved to" in screen.banner.item_line
+        titles = [c.name for c in app.desk_commands(screen)]
+        assert "Print slips automatically: Off" in titles and "Print the slip" in titles
