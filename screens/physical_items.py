@@ -64,7 +64,7 @@ ROW_ACTIONS: list[tuple[str, str]] = [
     ("edit_item", "Edit Item    ctrl+y  Physical Item Editor"),
     ("history", "History      ctrl+t  every change, with operator"),
     ("queue", "Queue        ctrl+g  the item's requests in order"),
-    ("renew", "Renew loan   ctrl+b  due today + loan days (not if requested)"),
+    ("renew", "Renew loan   ctrl+d  due today + loan days (not if requested)"),
 ]
 """The row-action menu (Alma's ellipsis): action name, label."""
 
@@ -104,7 +104,7 @@ class PhysicalItemsScreen(ListScreen):
         Binding("ctrl+y", "row_action('edit_item')", "Edit Item", show=False, id="items-edit"),
         Binding("ctrl+t", "row_action('history')", "History", show=False, id="items-history"),
         Binding("ctrl+g", "row_action('queue')", "Queue", show=False, id="items-queue"),
-        Binding("ctrl+b", "row_action('renew')", "Renew loan", show=False, id="items-renew"),
+        Binding("ctrl+d", "row_action('renew')", "Renew loan", show=False, id="items-renew"),
     ]
     HELP = """\
 Find an item by **barcode**, by a barcode **prefix** ending in `*` (`3204400*`), or by
@@ -119,8 +119,8 @@ how many requests wait for it. **Enter** on a row opens its actions:
 - **Edit Item** (ctrl+y): the Physical Item Editor. It skips the status and the transit
   steps; prefer Scan In Items or Work Order.
 - **History** (ctrl+t) and **Queue** (ctrl+g): the item's detail, history and requests.
-- **Renew loan** (ctrl+b): a loaned item is due today + the loan days again, at a circulation
-  desk; refused while a request waits for it, or after the institution's renewals.
+- **Renew loan** (ctrl+d, "due"): a loaned item is due today + the loan days again, at a
+  circulation desk; refused while a request waits for it, or after the institution's renewals.
 
 ↓ from the box goes to the list; typing on the list starts a new search.
 """
@@ -336,7 +336,7 @@ how many requests wait for it. **Enter** on a row opens its actions:
                           partial(self.action_row_action, "history"))
         yield DeskCommand("Item request queue", "The highlighted item's requests in order (ctrl+g)",
                           partial(self.action_row_action, "queue"))
-        yield DeskCommand("Renew the highlighted loan", "Due today + loan days; not while requested (ctrl+b)",
+        yield DeskCommand("Renew the highlighted loan", "Due today + loan days; not while requested (ctrl+d)",
                           partial(self.action_row_action, "renew"))
         yield DeskCommand("New search", "Back to the search box", self.search_box.focus)
 

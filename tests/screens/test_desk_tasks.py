@@ -92,7 +92,7 @@ async def test_a_barcode_not_found_in_return_items_offers_the_same_search(desk_a
         assert isinstance(app.screen, PhysicalItemsScreen) and list(app.screen.rows) == ["L02"]
 
 
-async def test_ctrl_b_on_physical_items_renews_the_highlighted_loan(desk_app: AppFactory) -> None:
+async def test_ctrl_d_on_physical_items_renews_the_highlighted_loan(desk_app: AppFactory) -> None:
     from screens.physical_items import PhysicalItemsScreen
     from tests.screens.lists_fixtures import settle
 
@@ -103,7 +103,7 @@ async def test_ctrl_b_on_physical_items_renews_the_highlighted_loan(desk_app: Ap
         await settle(pilot)
         screen = app.screen
         assert isinstance(screen, PhysicalItemsScreen)
-        await pilot.press("ctrl+b")
+        await pilot.press("ctrl+d")
         await settle(pilot)
         assert "Renewed for P0001" in screen.result_line.text
         assert any(e["action"] == "renewed" and e["operator"] == "admin"
@@ -124,7 +124,7 @@ async def test_renewing_a_requested_loan_is_red_and_changes_nothing(desk_app: Ap
         screen = app.screen
         assert isinstance(screen, PhysicalItemsScreen)
         before = db_fingerprint(app.db)
-        await pilot.press("ctrl+b")
+        await pilot.press("ctrl+d")
         await settle(pilot)
         assert "patron P0002 requested it" in screen.result_line.text
         assert db_fingerprint(app.db) == before
