@@ -61,10 +61,10 @@ type is cut short here and shown whole in the item detail."""
 ROW_ACTIONS: list[tuple[str, str]] = [
     ("work_order", "Work Order   ctrl+w  send the item to a department"),
     ("request", "Request      ctrl+n  for a patron, picked up at a desk"),
+    ("renew", "Renew loan   ctrl+d  due today + loan days (not if requested)"),
     ("edit_item", "Edit Item    ctrl+y  Physical Item Editor"),
     ("history", "History      ctrl+t  every change, with operator"),
     ("queue", "Queue        ctrl+g  the item's requests in order"),
-    ("renew", "Renew loan   ctrl+d  due today + loan days (not if requested)"),
 ]
 """The row-action menu (Alma's ellipsis): action name, label."""
 
