@@ -57,6 +57,10 @@ class DestinationPopup(NoticePopup):
     """Where to put the returned item: a request waits for it. Enter or Escape closes it, and
     so does the next barcode typed or scanned (which goes on to the scan field)."""
 
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+k", "slip", "Print the slip", show=False, id="destination-slip"),
+    ]
+
     def __init__(self, outcome: str, headline: str, message: str, item_line: str) -> None:
         # No fixed id: notices follow one another as fast as items are returned.
         super().__init__(classes="destination")
@@ -75,7 +79,14 @@ class DestinationPopup(NoticePopup):
             yield Static(self.headline, id="destination-headline", markup=False)
             yield Static(self.message, markup=False)
             yield Static(self.item_line, classes="dialog-note", markup=False)
-            yield Static("Enter or Esc: OK (or scan the next item)", classes="dialog-keys")
+            yield Static("Enter or Esc: OK (or scan the next item) · ctrl+k: slip", classes="dialog-keys")
+
+    def action_slip(self) -> None:
+        """ctrl+k: close the notice and print the item's slip (the screen below knows which)."""
+        below = self.app.screen_stack[-2] if len(self.app.screen_stack) > 1 else None
+        self.dismiss(None)
+        if isinstance(below, SlipOffer):
+            below.action_print_slip()
 
 
 class ReturnItemsScreen(SlipOffer, DeskScreen):

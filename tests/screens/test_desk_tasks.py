@@ -189,3 +189,22 @@ async def test_return_items_prints_hold_slips_automatically_when_set(desk_app: A
         assert "slip saved to" in screen.banner.item_line
         titles = [c.name for c in app.desk_commands(screen)]
         assert "Print slips automatically: Off" in titles and "Print the slip" in titles
+
+
+async def test_ctrl_k_on_the_destination_pop_up_prints_the_slip(desk_app: AppFactory, monkeypatch) -> None:
+    from libdesk import requests
+    from screens.return_items import DestinationPopup
+
+    _no_printer(monkeypatch)
+    app = desk_app("WID-CIRC")
+    circulation.loan(app.db, "W06", "P0001", at="WID-CIRC", operator="circ")
+    requests.place_request(app.db, "W06", "P0002", "LAW-CIRC", operator="circ")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f3", *"W06", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, DestinationPopup)
+        await pilot.press("ctrl+k")
+        await pilot.pause()
+        assert not isinstance(app.screen, DestinationPopup)
+        (slip,) = _saved_slips()
+        assert slip.startswith("IN TRANSIT TO") and "L A N G D E L L" in slip
