@@ -1030,6 +1030,35 @@ def at_desk(ctx: Ctx, item: dict[str, Any], desk: Place) -> Routed:
     return routed
 
 
+def off_hold_shelf(ctx: Ctx, item: dict[str, Any], desk: Place, until: Any) -> Routed:
+    """circulation.clear_hold_shelf for a borrowed item on the hold shelf of ``desk``: its
+    request cancelled, or its patron did not pick it up by ``until`` (Returned Item to
+    Partner, the patron told): In Transit back to the lender.
+
+    Raises:
+        WrongState: still within its pickup time, or not waiting for its patron.
+    """
+    b = _load(ctx, item["borrowing_id"])
+    if b["status"] in CANCELLED:
+        routed = _to_lender(ctx, b, item, f"request {status_name(b['status'])}: off the hold shelf at {desk.code}, "
+                                          "back to the lender")
+        routed.message = f"Off the hold shelf (request {status_name(b['status'])}) — {routed.message}"
+        return routed
+    if b["status"] != RECEIVED:
+        raise _refuse(ctx.conn, b, "clear the item from the hold shelf")
+    if until is None or ctx.today <= until:
+        shown = f" until {until.isoformat()}" if until else ""
+        raise WrongState(f"Item {item['barcode']} waits for patron {b['patron']}{shown}: lend it to them, "
+                         "or clear it once its pickup time is over")
+    why = f"not picked up by {until.isoformat()}"
+    notify(ctx, b["patron"], "hold_expired", item, None,
+           f"{b['title']} (borrowed from a partner library) was not picked up by {until.isoformat()} "
+           "and goes back to the lender")
+    routed = _to_lender(ctx, b, item, f"{why}: off the hold shelf at {desk.code}", status=RETURNED_TO_PARTNER)
+    routed.message = f"Off the hold shelf ({why}) — Returned Item to Partner: {routed.message}"
+    return routed
+
+
 def _returned(ctx: Ctx, b: dict[str, Any], item: dict[str, Any], desk: Place) -> Routed:
     """The patron returned the item at ``desk`` (its loan is discharged)."""
     home = rs_desk(ctx.inst, b)

@@ -12,9 +12,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
-from libdesk.core import Ctx, Result, action, item_t, request_t
+from libdesk import clock
+
+from libdesk.core import Ctx, Result, action, event_t, item_t, request_t
 from libdesk.db import Database
 from libdesk.errors import NotPermitted, WrongState
 from libdesk.institution import Place
@@ -37,7 +39,7 @@ from libdesk.models import (
 )
 from libdesk.operators import item_place
 from libdesk.requests import patron, refuse_borrowed
-from libdesk.routing import NO_PROCESS, Routed, complete_request, discharge, release_current, route, serve
+from libdesk.routing import NO_PROCESS, Routed, complete_request, discharge, notify, release_current, route, serve
 
 
 def at_desk(ctx: Ctx, item: dict[str, Any], desk: Place) -> Routed:
@@ -99,10 +101,14 @@ def at_desk(ctx: Ctx, item: dict[str, Any], desk: Place) -> Routed:
     return route(ctx, item, desk)
 
 
-def loan(db: Database, barcode: str, patron_id: str, *, at: str, operator: str) -> Result:
+def loan(db: Database, barcode: str, patron_id: str, *, at: str, operator: str, override: bool = False) -> Result:
     """Lend an item to a patron at a desk. An item on the hold shelf is lent only to the
     patron it waits for (their request is then completed); an item in place only when no
-    one else's request is first in its queue.
+    one else's request is first in its queue. ``override`` lends it anyway (the desk decided
+    the patron at the counter goes first): the other request stays in the queue and waits
+    (an item taken from the hold shelf puts it back to waiting, its patron told), a patron
+    request makes the loan due as a recalled one (today + recall_days), and a
+    ``loan_override`` event names the request passed over and the operator.
 
     Raises:
         NotFound (barcode, patron, place), NotPermitted (not a desk; pseudopatron; W3),
@@ -124,31 +130,98 @@ def loan(db: Database, barcode: str, patron_id: str, *, at: str, operator: str) 
             borrowed = borrowing.check_loan(ctx, item, patron_id, desk)
             process = None
         # -------------------------------------------------------------------------------------
+        passed_over: dict[str, Any] | None = None
         if process == HOLD_SHELF:
             req = ctx.request(item["current_request_id"]) if item["current_request_id"] else None
             if req is None or not req["active"]:
                 raise WrongState(f"Item {barcode} is on the hold shelf but its request was cancelled: "
                                  "scan it in first to send it on")
+            if req["patron"] != patron_id and not override:
+                raise WrongState(f"Item {barcode} is on the hold shelf for {req['patron']}, not for {patron_id} "
+                                 "(lend it anyway only with an override)")
             if req["patron"] != patron_id:
-                raise WrongState(f"Item {barcode} is on the hold shelf for {req['patron']}, not for {patron_id}")
-            complete_request(ctx, item, req["id"], f"loaned to {patron_id}")
+                passed_over = release_current(ctx, item) or req
+            else:
+                complete_request(ctx, item, req["id"], f"loaned to {patron_id}")
         elif process is not None:
             raise WrongState(f"Item {barcode} is not available: {_describe(ctx, item)}")
         else:
             queue = ctx.queue(item["id"])
-            if queue and not (queue[0]["kind"] == PATRON and queue[0]["patron"] == patron_id):
+            mine = [r for r in queue if r["kind"] == PATRON and r["patron"] == patron_id]
+            if queue and queue[0] not in mine:
                 head = queue[0]
                 wanted = f"patron {head['patron']}" if head["kind"] == PATRON else f"a work order for {head['department']}"
-                raise WrongState(f"Item {barcode} is requested by {wanted} (first in queue): fill that request first")
-            if queue:
-                complete_request(ctx, item, queue[0]["id"], f"loaned to {patron_id}")
+                if not override:
+                    raise WrongState(f"Item {barcode} is requested by {wanted} (first in queue): fill that request "
+                                     "first (or lend it anyway with an override)")
+                passed_over = head
+            if mine:
+                complete_request(ctx, item, mine[0]["id"], f"loaned to {patron_id}")
         due = ctx.today + timedelta(days=ctx.inst.policy.loan_days)
+        if passed_over is not None:
+            wanted = (f"patron {passed_over['patron']}" if passed_over["kind"] == PATRON
+                      else f"a work order for {passed_over['department']}")
+            if passed_over["kind"] == PATRON:
+                due = min(due, ctx.today + timedelta(days=ctx.inst.policy.recall_days))
+            ctx.event("loan_override", item=item, request_id=passed_over["id"],
+                      message=f"lent to {patron_id} at {desk.code} by override of request {passed_over['id']} "
+                              f"({wanted}), which waits")
         ctx.update_item(item, "loan", **{**NO_PROCESS, "process_type": LOAN, "loan_patron": who["id"], "loan_due": due},
                         message=f"loaned at {desk.code}")
         if borrowed is not None:  # resource sharing (B4): the request becomes Loaned Item to Patron
             borrowing.loaned(ctx, borrowed, item)
-        return Result(f"Loaned to {patron_id}, due {due.isoformat()}", barcode=barcode, destination=None,
-                      next_step="loan", item=ctx.view(item))
+        note = ""
+        if passed_over is not None:
+            note = (f" — OVERRIDE: request {passed_over['id']} of "
+                    f"{passed_over['patron'] or passed_over['department']} passed over and waits (logged)")
+        return Result(f"Loaned to {patron_id}, due {due.isoformat()}{note}", barcode=barcode, destination=None,
+                      next_step="loan", item=ctx.view(item),
+                      extra={"override": passed_over["id"] if passed_over is not None else None})
+
+
+RENEWED = "renewed"
+"""The event of a renewal (its count since the loan limits the next one)."""
+
+
+def renew(db: Database, barcode: str, *, operator: str, at: str) -> Result:
+    """Renew a loan: due today + loan_days (never earlier than it was), at most
+    ``policy.max_renewals`` times per loan; never while a request waits for the item (its
+    patron or department is waiting: the loan was recalled, Q3), nor for a borrowed item
+    (its due date is the lender's).
+
+    Raises:
+        NotFound, NotPermitted (not a desk; W3), WrongState (not on loan; requested; renewed
+        too often; borrowed).
+    """
+    with action(db, operator, at, need_place=True) as ctx:
+        ctx.inst.desk(at)
+        item = ctx.item(barcode)
+        if item["process_type"] != LOAN:
+            raise WrongState(f"Item {barcode} is not on loan ({_describe(ctx, item)}): nothing to renew")
+        refuse_borrowed(item, "renewed here (its due date is the lender's)")
+        queue = ctx.queue(item["id"])
+        if queue:
+            head = queue[0]
+            wanted = f"patron {head['patron']}" if head["kind"] == PATRON else f"a work order for {head['department']}"
+            raise WrongState(f"Item {barcode} cannot be renewed: {wanted} requested it (request {head['id']}); "
+                             f"it is due back {item['loan_due'].isoformat() if item['loan_due'] else 'now'}")
+        loaned_at = ctx.conn.execute(select(func.max(event_t.c.id)).where(
+            event_t.c.item_id == item["id"], event_t.c.action == "loan")).scalar_one()
+        renewals = int(ctx.conn.execute(select(func.count()).select_from(event_t).where(
+            event_t.c.item_id == item["id"], event_t.c.action == RENEWED,
+            event_t.c.id > (loaned_at or 0))).scalar_one())
+        limit = ctx.inst.policy.max_renewals
+        if renewals >= limit:
+            raise WrongState(f"Item {barcode} cannot be renewed again: renewed {renewals} time"
+                             f"{'s' if renewals != 1 else ''} already (at most {limit})")
+        due = ctx.today + timedelta(days=ctx.inst.policy.loan_days)
+        if item["loan_due"] is not None:
+            due = max(due, item["loan_due"])
+        ctx.update_item(item, RENEWED, loan_due=due,
+                        message=f"renewal {renewals + 1} of {limit} for {item['loan_patron']}")
+        return Result(f"Renewed for {item['loan_patron']}: due {due.isoformat()} (renewal {renewals + 1} of {limit})",
+                      barcode=barcode, destination=None, next_step="loan", item=ctx.view(item),
+                      extra={"renewals": renewals + 1, "max_renewals": limit})
 
 
 def return_item(db: Database, barcode: str, *, at: str, operator: str) -> Result:
@@ -168,6 +241,43 @@ def return_item(db: Database, barcode: str, *, at: str, operator: str) -> Result
         routed = at_desk(ctx, item, desk)
         return Result(routed.message, barcode=barcode, destination=routed.destination, next_step=routed.next_step,
                       item=ctx.view(item))
+
+
+IN_HOUSE_USE = "in_house_use"
+"""The event of a registered in-house use (and the ``next_step`` of its result)."""
+
+
+def in_house_uses(conn: Any, item_id: int) -> int:
+    """How many in-house uses an item has had (its ``in_house_use`` events)."""
+    return int(conn.execute(select(func.count()).select_from(event_t).where(
+        event_t.c.item_id == item_id, event_t.c.action == IN_HOUSE_USE)).scalar_one())
+
+
+def register_in_house_use(db: Database, barcode: str, *, at: str, operator: str) -> Result:
+    """Register in-house use (Alma: Return Items > Register in-house use): an item used in the
+    building (a reading room, a pile left on a table) is scanned at a desk. The use is counted
+    as one history event and nothing else changes: not its process, not its requests, not
+    where it goes. When a request waits for it the message says so (scan it in to send it).
+
+    Raises:
+        NotFound, NotPermitted (not a desk; W3), WrongState (on loan: return it instead; not
+        received yet).
+    """
+    with action(db, operator, at, need_place=True) as ctx:
+        desk = ctx.inst.desk(at)
+        item = ctx.item(barcode)
+        if item["process_type"] == LOAN:
+            raise WrongState(f"Item {barcode} is on loan to {item['loan_patron']}: return it (Return Items) "
+                             "instead of registering an in-house use")
+        if item["process_type"] == ACQUISITION:
+            raise WrongState(f"Item {barcode} has not been received yet: receive it at a department first")
+        ctx.event(IN_HOUSE_USE, item=item, message=f"in-house use at {desk.code}")
+        count = in_house_uses(ctx.conn, item["id"])
+        waiting = ctx.queue(item["id"]) if item["process_type"] is None else []
+        note = " A request waits for it: scan it in (Scan In Items) to send it on." if waiting else ""
+        return Result(f"In-house use registered for {barcode}: {count} in-house use{'s' if count != 1 else ''} "
+                      f"so far. Nothing else changed.{note}", barcode=barcode, destination=None,
+                      next_step=IN_HOUSE_USE, item=ctx.view(item), extra={"in_house_uses": count})
 
 
 def _describe(ctx: Ctx, item: dict[str, Any]) -> str:
@@ -219,25 +329,74 @@ def picklist(db: Database, library: str) -> dict[str, list[dict[str, Any]]]:
     return {"library": library, "pick_from_shelf": shelf, "waiting_for_remote_storage": from_remote}
 
 
+_SHELVED = ("hold_shelf", "rs_item_created")
+"""The item events that put an item on a hold shelf (an arrival or a pick for a request, a
+borrowed item received at its pickup desk): the latest one says since when it waits."""
+
+CLEAR_ACTIONS = {
+    "next_request": "Next request",
+    "reshelve": "Reshelve",
+    "send_home": "Send home",
+    "return_to_lender": "Return to lender",
+}
+"""What clears an item from the hold shelf (an expired pickup or a cancelled request), in
+desk words: the next request in its queue, back to its shelf here, In Transit to its home
+library, or (a borrowed item) In Transit back to the partner that lent it."""
+
+
+def _shelf_since(conn: Any, item_ids: list[int]) -> dict[int, Any]:
+    """When each item went on the hold shelf (its latest shelving event)."""
+    if not item_ids:
+        return {}
+    stmt = (select(event_t.c.item_id, func.max(event_t.c.at))
+            .where(event_t.c.item_id.in_(item_ids), event_t.c.action.in_(_SHELVED))
+            .group_by(event_t.c.item_id))
+    return {item_id: at for item_id, at in conn.execute(stmt)}
+
+
+def _pickup_until(inst: Any, since: Any) -> Any:
+    """The pickup expiry of an item shelved at ``since`` (the institution's hold_shelf_days)."""
+    return since.date() + timedelta(days=inst.policy.hold_shelf_days) if since is not None else None
+
+
+def _clear_action(conn: Any, inst: Any, desk: Place, row: dict[str, Any]) -> str:
+    """What clears a row from the shelf (see :data:`CLEAR_ACTIONS`)."""
+    if row["borrowing_id"] is not None:
+        return "return_to_lender"
+    others = conn.execute(
+        select(func.count()).select_from(request_t)
+        .where(request_t.c.item_id == row["item_id"], request_t.c.active.is_(True),
+               request_t.c.id != row["id"])).scalar_one()
+    if others:
+        return "next_request"
+    home = inst.home_desk(row["library"], row["location"])
+    return "reshelve" if home.library == desk.library and home.is_desk else "send_home"
+
+
 def hold_shelf(db: Database, desk: str) -> list[dict[str, Any]]:
     """Items on the hold shelf at a desk, with the patron each waits for: requested items and
     items borrowed from a partner for a patron (``borrowing_id`` and ``borrowed_from`` set;
-    seed 004: they wait on the same shelf). An item whose request was cancelled is flagged
-    ``cancelled``: take it off the shelf and scan it in (a borrowed one then goes back to its
-    lender, B5). Waiting items first, by patron."""
+    seed 004: they wait on the same shelf). Each row says since when it waits (``since``)
+    and until when its patron may pick it up (``until``: the institution's
+    ``hold_shelf_days`` later). An item whose request was cancelled is flagged
+    ``cancelled``, one not picked up in time ``expired``; both carry ``clear``, what takes
+    it off the shelf (:func:`clear_hold_shelf`: next request, reshelve, send home, return
+    to lender). Waiting items first, by patron."""
     from libdesk import borrowing
 
-    db.institution.desk(desk)
+    inst = db.institution
+    place = inst.desk(desk)
+    today = clock.today()
+    columns = (item_t.c.id.label("item_id"), item_t.c.barcode, item_t.c.title, item_t.c.call_number,
+               item_t.c.library, item_t.c.location)
     stmt = (
-        select(item_t.c.barcode, item_t.c.title, item_t.c.call_number, request_t.c.patron, request_t.c.id,
-               request_t.c.active)
+        select(*columns, request_t.c.patron, request_t.c.id, request_t.c.active)
         .join(request_t, request_t.c.id == item_t.c.current_request_id)
         .where(item_t.c.process_type == HOLD_SHELF, item_t.c.hold_shelf == desk)
     )
     b = borrowing.borrowing_t
     borrowed = (
-        select(item_t.c.barcode, item_t.c.title, item_t.c.call_number, b.c.patron, b.c.id, b.c.status, b.c.rota,
-               b.c.current_partner)
+        select(*columns, b.c.patron, b.c.id, b.c.status, b.c.rota, b.c.current_partner)
         .join(b, b.c.id == item_t.c.borrowing_id)
         .where(item_t.c.process_type == RESOURCE_SHARING, item_t.c.hold_shelf == desk)
     )
@@ -250,11 +409,66 @@ def hold_shelf(db: Database, desk: str) -> list[dict[str, Any]]:
         for r in conn.execute(borrowed):
             rec = dict(r._mapping)
             lender = borrowing.current_partner(rec)
-            rows.append({"barcode": rec["barcode"], "title": rec["title"], "call_number": rec["call_number"],
-                         "patron": rec["patron"], "id": None, "cancelled": rec["status"] in borrowing.CANCELLED,
-                         "borrowing_id": rec["id"], "borrowed_from": borrowing.partner_label(db.institution, lender)})
-    rows.sort(key=lambda r: (r["cancelled"], r["patron"] or "", r["barcode"]))
+            rows.append({**{k: rec[k] for k in ("item_id", "barcode", "title", "call_number", "library", "location",
+                                                 "patron")},
+                         "id": None, "cancelled": rec["status"] in borrowing.CANCELLED,
+                         "borrowing_id": rec["id"], "borrowed_from": borrowing.partner_label(inst, lender)})
+        since = _shelf_since(conn, [r["item_id"] for r in rows])
+        for row in rows:
+            at = since.get(row["item_id"])
+            until = _pickup_until(inst, at)
+            row["since"] = at.isoformat() if at is not None else None
+            row["until"] = until.isoformat() if until is not None else None
+            row["expired"] = not row["cancelled"] and until is not None and today > until
+            row["clear"] = _clear_action(conn, inst, place, row) if row["expired"] or row["cancelled"] else None
+            row["clear_name"] = CLEAR_ACTIONS.get(row["clear"] or "")
+            del row["library"], row["location"]
+    rows.sort(key=lambda r: (r["cancelled"] or r["expired"], r["patron"] or "", r["barcode"]))
     return rows
+
+
+def clear_hold_shelf(db: Database, barcode: str, *, at: str, operator: str) -> Result:
+    """Take an item off the hold shelf of desk ``at`` when nobody will collect it: its pickup
+    expired (today is past its ``until``: the patron's request is closed as not picked up,
+    and the patron told) or its request was cancelled. It then goes where the next step is:
+    the next request in its queue (the hold shelf again, or In Transit), back to its shelf
+    (reshelve) or In Transit home; a borrowed item goes In Transit back to its lender
+    (Returned Item to Partner). One transaction, each change with its history event.
+
+    Raises:
+        NotFound. NotPermitted (not a desk; W3). WrongState (not on this desk's hold shelf;
+        still within its pickup time: lend it to its patron instead).
+    """
+    with action(db, operator, at, need_place=True) as ctx:
+        desk = ctx.inst.desk(at)
+        item = ctx.item(barcode)
+        on_shelf = item["hold_shelf"] == desk.code and item["process_type"] in (HOLD_SHELF, RESOURCE_SHARING)
+        if not on_shelf:
+            raise WrongState(f"Item {barcode} is not on the hold shelf at {desk.name}: {_describe(ctx, item)}")
+        until = _pickup_until(ctx.inst, _shelf_since(ctx.conn, [item["id"]]).get(item["id"]))
+        if item["borrowing_id"] is not None:
+            from libdesk import borrowing  # lazy: libdesk.borrowing imports this module
+
+            routed = borrowing.off_hold_shelf(ctx, item, desk, until)
+            return Result(routed.message, barcode=barcode, destination=routed.destination,
+                          next_step=routed.next_step, item=ctx.view(item))
+        req = ctx.request(item["current_request_id"]) if item["current_request_id"] else None
+        why = "its request was cancelled"
+        if req is not None and req["active"]:
+            if until is None or ctx.today <= until:
+                shown = f" until {until.isoformat()}" if until else ""
+                raise WrongState(f"Item {barcode} waits for patron {req['patron']}{shown}: lend it to them, "
+                                 "or clear it once its pickup time is over")
+            why = f"not picked up by {until.isoformat()}"
+            ctx.update_request(req, "hold_shelf_expired", item=item, step=CANCELLED, active=False,
+                               closed_at=ctx.now, message=f"{why} (hold shelf at {desk.code})")
+            notify(ctx, req["patron"], "hold_expired", item, req,
+                   f"{item['title']} was not picked up by {until.isoformat()} and has left the hold shelf "
+                   f"at {desk.name}")
+        ctx.update_item(item, "off_hold_shelf", **NO_PROCESS, message=f"cleared from the hold shelf: {why}")
+        routed = route(ctx, item, desk)
+        return Result(f"Off the hold shelf ({why}) — {routed.message}", barcode=barcode,
+                      destination=routed.destination, next_step=routed.next_step, item=ctx.view(item))
 
 
 def correct_status(db: Database, barcode: str, *, at: str, operator: str) -> Result:

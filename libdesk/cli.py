@@ -284,7 +284,14 @@ def cmd_loan(rt: Runtime) -> int:
     from libdesk import circulation
 
     _result(rt, circulation.loan(rt.db, rt.args.barcode, rt.args.patron, at=_need_place(rt, rt.args.at),
-                                 operator=rt.operator))
+                                 operator=rt.operator, override=rt.args.override))
+    return 0
+
+
+def cmd_renew(rt: Runtime) -> int:
+    from libdesk import circulation
+
+    _result(rt, circulation.renew(rt.db, rt.args.barcode, at=_need_place(rt, rt.args.at), operator=rt.operator))
     return 0
 
 
@@ -420,15 +427,30 @@ def cmd_picklist(rt: Runtime) -> int:
 def cmd_holdshelf(rt: Runtime) -> int:
     from libdesk import circulation
 
-    rows = circulation.hold_shelf(rt.db, _need_place(rt, rt.args.at))
+    at = _need_place(rt, rt.args.at)
+    if getattr(rt.args, "holdshelf_command", None) == "clear":
+        _result(rt, circulation.clear_hold_shelf(rt.db, rt.args.barcode, at=at, operator=rt.operator))
+        return 0
+    rows = circulation.hold_shelf(rt.db, at)
 
     def line(r: dict[str, Any]) -> str:
         note = f"  (borrowed from {r['borrowed_from']})" if r["borrowing_id"] is not None else ""
+        since = (r["since"] or "")[:10] or "?"
         if r["cancelled"]:
-            note += "  CANCELLED: take it off the shelf and scan it in"
-        return f"{r['patron']:<10} {r['barcode']}  {r['title']}{note}"
+            note += f"  CANCELLED: {r['clear_name']} (libdesk holdshelf clear {r['barcode']})"
+        elif r["expired"]:
+            note += f"  EXPIRED: {r['clear_name']} (libdesk holdshelf clear {r['barcode']})"
+        return f"{r['patron'] or '':<10} {r['barcode']:<14}  {since} → {r['until'] or '?'}  {r['title']}{note}"
 
     rt.emit({"items": rows}, lambda: "\n".join(line(r) for r in rows) or "The hold shelf is empty")
+    return 0
+
+
+def cmd_inhouse(rt: Runtime) -> int:
+    from libdesk import circulation
+
+    _result(rt, circulation.register_in_house_use(rt.db, rt.args.barcode, at=_need_place(rt, rt.args.at),
+                                                  operator=rt.operator))
     return 0
 
 
@@ -449,10 +471,10 @@ def cmd_missing(rt: Runtime) -> int:
 
 
 def cmd_slip(rt: Runtime) -> int:
-    """The work-order slip of an item: shown, or printed / saved with --print / -o."""
+    """The slip of an item (work order, transit or hold): shown, or printed / saved with --print / -o."""
     from libdesk import slips
 
-    text = slips.work_order_slip(rt.db, rt.args.barcode)
+    text = slips.slip_for(rt.db, rt.args.barcode)
     where = None
     if rt.args.print or rt.args.output:
         where = slips.print_slip(text, rt.args.barcode, printer=rt.args.printer,
@@ -803,6 +825,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("barcode")
     p.add_argument("--patron", required=True)
     p.add_argument("--at", metavar="DESK")
+    p.add_argument("--override", action="store_true",
+                   help="lend it although someone else requested it (logged; their request waits)")
+
+    p = add("renew", cmd_renew, "renew a loan (not while a request waits; at most max_renewals times)")
+    p.add_argument("barcode")
+    p.add_argument("--at", metavar="DESK")
 
     p = add("return", cmd_return, "Return Items: discharge a loan at a desk and say the next step")
     p.add_argument("barcode")
@@ -869,7 +897,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("picklist", cmd_picklist, "the pick list of a library, in shelf order")
     p.add_argument("--library", required=True, metavar="LIB")
 
-    p = add("holdshelf", cmd_holdshelf, "the items on the hold shelf of a desk")
+    p = add("holdshelf", cmd_holdshelf, "the hold shelf of a desk: who each item waits for, since and until when")
+    p.add_argument("--at", metavar="DESK")
+    hs_sub = p.add_subparsers(dest="holdshelf_command", metavar="clear")
+    q = hs_sub.add_parser("clear", parents=[common], help="take an expired (or cancelled) item off the hold shelf: "
+                                                          "next request, reshelve, send home or back to the lender")
+    q.add_argument("barcode")
+    q.add_argument("--at", metavar="DESK")
+    q.set_defaults(func=cmd_holdshelf)
+
+    p = add("inhouse", cmd_inhouse, "register an in-house use of an item at a desk (counted, nothing else changes)")
+    p.add_argument("barcode")
     p.add_argument("--at", metavar="DESK")
 
     p = add("missing", cmd_missing, "mark an item Missing (or --lost)")
@@ -927,7 +965,7 @@ def build_parser() -> argparse.ArgumentParser:
     from libdesk.cli_borrowing import register as register_borrowing
     register_borrowing(sub, common)
 
-    p = add("slip", cmd_slip, "the work-order slip of an item in process (show, print or save)")
+    p = add("slip", cmd_slip, "the slip of an item: work order, transit or hold (show, print or save)")
     p.add_argument("barcode")
     p.add_argument("--print", action="store_true", help="send it to the printer (lp), else save it as a file")
     p.add_argument("--printer", help="the lp destination")

@@ -77,6 +77,9 @@ class Settings:
     currently_at: str | None = None
     status: str | None = None
     done: bool = False
+    auto_slips: bool = False
+    """Print the transit or hold slip of every item Scan In or Return Items sends on (else one
+    key, ctrl+k, prints it)."""
     database_url: str | None = None
     serial: dict[str, Any] = field(default_factory=dict)
     wedge: dict[str, Any] = field(default_factory=dict)
@@ -85,7 +88,8 @@ class Settings:
     """Set Status To remembered per department (place code -> status): sticky across moves."""
 
 
-_SCALARS = {"operator": str, "currently_at": str, "status": str, "done": bool, "database_url": str}
+_SCALARS = {"operator": str, "currently_at": str, "status": str, "done": bool, "auto_slips": bool,
+            "database_url": str}
 _TABLES = ("serial", "wedge", "keys", "statuses")
 
 

@@ -110,6 +110,11 @@ class Policy:
     received_items_in_place: bool = False
     partner_timeout_days: int = 10
     """Days a partner has to answer a borrowing request before it is sent to the next one."""
+    max_renewals: int = 2
+    """How many times a loan may be renewed (each renewal: due today + loan_days)."""
+    hold_shelf_days: int = 7
+    """Pickup expiry: days an item waits on the hold shelf for its patron; after that it is
+    listed as expired on the shelf, to be cleared (next request, reshelve, back to the lender)."""
 
 
 @dataclass(frozen=True)
@@ -332,6 +337,8 @@ class _Builder:
             recall_days=self._positive(policy_raw, "recall_days", "policy", 7),
             received_items_in_place=self.get(policy_raw, "received_items_in_place", "policy", bool, False),
             partner_timeout_days=self._days(policy_raw, "partner_timeout_days", "policy", 10),
+            hold_shelf_days=self._positive(policy_raw, "hold_shelf_days", "policy", 7),
+            max_renewals=self._count(policy_raw, "max_renewals", "policy", 2),
         )
 
         libraries: dict[str, Library] = {}
@@ -428,6 +435,13 @@ class _Builder:
             places=places, work_order_types=types, operators=operators, partners=partners,
             patrons=patrons, sign_in=self._sign_in(), source=self.text,
         )
+
+    def _count(self, entry: dict[str, Any], key: str, where: str, default: int) -> int:
+        """A count that may be zero: 0 to 100."""
+        value = self.get(entry, key, where, int, default)
+        if not 0 <= value <= 100:
+            raise self.fail(f"{where}.{key}", "must be between 0 and 100")
+        return value
 
     def _days(self, entry: dict[str, Any], key: str, where: str, default: int) -> int:
         """A number of days a partner has: 1 to 365."""

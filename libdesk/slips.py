@@ -1,5 +1,6 @@
-"""Work-order slips: the paper that travels with an item in process (Manage In Process Items'
-row action "Print slip").
+"""Slips: the paper that travels with an item. Work-order slips (Manage In Process Items' row
+action "Print slip"); transit slips and hold slips (Scan In and Return Items offer them on
+one key when an item goes In Transit or onto the hold shelf).
 
 A slip says what the item is, which work order it is in (type, department, status, since,
 expiry, who started it and why) and where it goes when Done (its first waiting request, else
@@ -12,6 +13,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import textwrap
 from pathlib import Path
 
 from libdesk import clock, config
@@ -62,6 +64,76 @@ def work_order_slip(db: Database, barcode: str) -> str:
               f"({len(waiting)} request(s) waiting)" if waiting else "", "=" * WIDTH,
               f"Printed {clock.now().isoformat(sep=' ', timespec='minutes')}"]
     return "\n".join(line for line in lines if line != "") + "\n"
+
+
+def _big(text: str) -> list[str]:
+    """A destination printed big on a text slip: framed, upper case, letters spaced out (read
+    from across the sorting table), wrapped by words inside the frame."""
+    inner = WIDTH - 4
+    rows = textwrap.wrap(text.upper(), (inner + 1) // 2, break_long_words=True) or [""]
+    return ["#" * WIDTH, *(f"# {' '.join(row).center(inner)} #" for row in rows), "#" * WIDTH]
+
+
+def _destination_name(db: Database, code: str | None) -> str:
+    if code and code.startswith("partner:"):
+        from libdesk import borrowing  # lazy: only a slip back to a lender needs it
+
+        return f"Lender: {borrowing.partner_label(db.institution, code.removeprefix('partner:'))}"
+    return db.institution.place_name(code) if code else "?"
+
+
+def routing_slip(db: Database, barcode: str) -> str:
+    """The transit slip (an item In Transit: where to, for which request) or the hold slip (an
+    item on a hold shelf: the patron it waits for, until when) of an item, as plain text; the
+    destination big, then barcode and title.
+
+    Raises:
+        NotFound: unknown barcode. WrongState: neither in transit nor on a hold shelf.
+    """
+    item = item_show(db, barcode)
+    inst = db.institution
+    process = item["process_type"]
+    lines: list[str]
+    if process == "transit":
+        dest = item["transit_to"]
+        lines = ["IN TRANSIT TO", *_big(_destination_name(db, dest)), f"({dest})"]
+        serving = next((r for r in item["requests"] if r["step"] == "transit_item"), None)
+        if serving is not None and serving["kind"] == "patron":
+            lines.append(f"For patron  {serving['patron']} (request {serving['id']})")
+        elif serving is not None:
+            lines.append(f"For         {inst.work_order_types[serving['work_order_type']].name} work order "
+                         f"(request {serving['id']})")
+        elif dest == item["home"]:
+            lines.append("Going home")
+    elif item["hold_shelf"] and process in ("hold_shelf", "resource_sharing"):
+        from libdesk.circulation import hold_shelf  # lazy: circulation imports much of the engine
+
+        row = next((r for r in hold_shelf(db, item["hold_shelf"]) if r["barcode"] == barcode), None)
+        lines = ["HOLD SHELF", *_big(f"Patron {row['patron']}" if row else "Hold shelf"),
+                 f"at {inst.place_name(item['hold_shelf'])}"]
+        if row is not None:
+            lines.append(f"Pick up by  {row['until'] or '-'}")
+            if row["borrowed_from"]:
+                lines.append(f"Borrowed    {row['borrowed_from'][:WIDTH - 12]}")
+    else:
+        raise WrongState(f"Item {barcode} is neither in transit nor on a hold shelf: there is no transit or "
+                         "hold slip to print")
+    lines += ["-" * WIDTH, f"Barcode     {item['barcode']}", f"Title       {item['title'][:WIDTH - 12]}",
+              f"Call number {item['call_number']}", "=" * WIDTH,
+              f"Printed {clock.now().isoformat(sep=' ', timespec='minutes')}"]
+    return "\n".join(lines) + "\n"
+
+
+def slip_for(db: Database, barcode: str) -> str:
+    """The slip an item needs now: its work-order slip in a work order, else its transit or
+    hold slip.
+
+    Raises:
+        NotFound. WrongState: the item needs no slip (in place, on loan...).
+    """
+    if item_show(db, barcode)["process_type"] == "work_order":
+        return work_order_slip(db, barcode)
+    return routing_slip(db, barcode)
 
 
 def print_slip(text: str, barcode: str, *, printer: str | None = None, to_file: Path | None = None) -> str:

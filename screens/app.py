@@ -188,6 +188,9 @@ SCREENS: dict[str, ScreenSpec] = {
                           "Every active request and work order, with facets; cancel, edit, expiry, audit"),
     "pick_list": ScreenSpec("Pick From Shelf", "screens.pick_list:PickListScreen",
                             "Your library's pick list in shelf order; scan what you pull", key="ctrl+l"),
+    "hold_shelf": ScreenSpec("Hold Shelf", "screens.hold_shelf:HoldShelfScreen",
+                             "Your desk's hold shelf: who waits, since and until when; clear expired items",
+                             key="f11"),
     "borrowing": ScreenSpec("Borrowing Requests", "screens.borrowing:BorrowingScreen",
                             "Resource sharing: daily/weekly/monthly checks, request actions, not-returned report",
                             key="f12"),
@@ -297,6 +300,9 @@ class LibdeskApp(App[int], inherit_bindings=False):
         """The time shown on screen (the scan log's times)."""
         self.screen_specs: dict[str, ScreenSpec] = dict(SCREENS)
         """The registered screens of this app."""
+        self.search_offer: str | None = None
+        """A search F4 carries to Physical Items: the screen left offered it (a barcode not
+        found in Scan In or Return Items); Physical Items takes it when it shows."""
         for mode, spec in self.screen_specs.items():
             self.add_mode(mode, partial(spec.build, self))
         inst = db.institution
@@ -524,6 +530,8 @@ class LibdeskApp(App[int], inherit_bindings=False):
             return
         if isinstance(self.screen, ModalScreen):
             return  # finish or cancel the pop-up first: it belongs to the screen under it
+        if mode == "physical_items":  # F4 after "No item with barcode": search for it there
+            self.search_offer = getattr(self.screen, "search_offer", None)
         self.switch_mode(mode)
 
     def action_refresh(self) -> None:

@@ -59,6 +59,18 @@ class DeskScreen(Screen[None]):
     HELP: ClassVar[str] = ""
     """What this screen is for and its keys (Markdown), shown by F1."""
 
+    search_offer: str | None = None
+    """What F4 searches for in Physical Items after a barcode was not found here (None: F4
+    just opens it). Set by :meth:`offer_search`, cleared by the next result."""
+
+    def offer_search(self, barcode: str) -> str:
+        """A scanned barcode is not in the catalogue (mistyped, or a damaged label read short):
+        F4 will search Physical Items for the barcodes that start like it. Returns the words
+        for the red banner."""
+        stem = barcode[:-2] if len(barcode) >= 5 else barcode
+        self.search_offer = f"{stem}*"
+        return f"press F4 to search for {self.search_offer}"
+
     @property
     def desk(self) -> LibdeskApp:
         """The app, typed: operator, Currently At, sticky settings, the database."""

@@ -38,7 +38,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Footer, Input, Label, ProgressBar, Static
 from textual.worker import get_current_worker
 
-from libdesk import queries, requests, workorders
+from libdesk import circulation, queries, requests, workorders
 from libdesk.db import Database
 from libdesk.errors import LibdeskError
 from screens.base import DeskCommand
@@ -67,6 +67,7 @@ type is cut short here and shown whole in the item detail. ``sel`` shows the tic
 ROW_ACTIONS: list[tuple[str, str]] = [
     ("work_order", "Work Order   ctrl+w  send the item to a department"),
     ("request", "Request      ctrl+n  for a patron, picked up at a desk"),
+    ("renew", "Renew loan   ctrl+d  due today + loan days (not if requested)"),
     ("edit_item", "Edit Item    ctrl+y  Physical Item Editor"),
     ("history", "History      ctrl+t  every change, with operator"),
     ("queue", "Queue        ctrl+g  the item's requests in order"),
@@ -122,6 +123,7 @@ class PhysicalItemsScreen(BulkListScreen):
         Binding("ctrl+y", "row_action('edit_item')", "Edit Item", show=False, id="items-edit"),
         Binding("ctrl+t", "row_action('history')", "History", show=False, id="items-history"),
         Binding("ctrl+g", "row_action('queue')", "Queue", show=False, id="items-queue"),
+        Binding("ctrl+d", "row_action('renew')", "Renew loan", show=False, id="items-renew"),
     ]
     HELP = """\
 Find an item by **barcode**, by a barcode **prefix** ending in `*` (`3204400*`), or by
@@ -136,6 +138,8 @@ how many requests wait for it. **Enter** on a row opens its actions:
 - **Edit Item** (ctrl+y): the Physical Item Editor. It skips the status and the transit
   steps; prefer Scan In Items or Work Order.
 - **History** (ctrl+t) and **Queue** (ctrl+g): the item's detail, history and requests.
+- **Renew loan** (ctrl+d, "due"): a loaned item is due today + the loan days again, at a
+  circulation desk; refused while a request waits for it, or after the institution's renewals.
 
 **Several items at once**, as in Manage In Process Items:
 
@@ -179,6 +183,13 @@ how many requests wait for it. **Enter** on a row opens its actions:
             table.add_column(header, key=key, width=width)
 
     def on_screen_resume(self) -> None:
+        offer = getattr(self.app, "search_offer", None)
+        if offer:  # F4 from a "barcode not found": search for it (a mistyped or damaged barcode)
+            self.app.search_offer = None  # type: ignore[attr-defined]
+            self.search_box.value = offer
+            self.search_box.focus()
+            self.run_search(offer)
+            return
         # Back from a pop-up, another screen or the item detail: show the items as they are now.
         if self.query_text and not self.working:
             self.run_search(self.query_text)
@@ -335,6 +346,12 @@ how many requests wait for it. **Enter** on a row opens its actions:
             self.app.push_screen(RequestDialog(inst, row["barcode"], row["title"], pickup=pickup), self.place_request)
         elif name == "edit_item":
             self.app.push_screen(ItemEditorDialog(inst, row), self.edit_item)
+        elif name == "renew":
+            place = self.desk.place
+            if place is None or not place.is_desk:
+                self.result_line.error("Renew at a circulation desk: press F10 to choose yours")
+                return
+            self.desk_action(circulation.renew, row["barcode"], then=self.refresh_list)
         elif name in ("history", "queue"):
             from screens.item_detail import ItemDetailScreen  # opened from here only
 
@@ -396,6 +413,8 @@ how many requests wait for it. **Enter** on a row opens its actions:
                           partial(self.action_row_action, "history"))
         yield DeskCommand("Item request queue", "The highlighted item's requests in order (ctrl+g)",
                           partial(self.action_row_action, "queue"))
+        yield DeskCommand("Renew the highlighted loan", "Due today + loan days; not while requested (ctrl+d)",
+                          partial(self.action_row_action, "renew"))
         yield DeskCommand("New search", "Back to the search box", self.search_box.focus)
 
     # -- accessors -------------------------------------------------------------------------

@@ -26,8 +26,9 @@ from textual.widgets import DataTable, Footer, Label, Static
 from libdesk import circulation, workorders
 from libdesk.core import Result
 from libdesk.db import Database
-from libdesk.errors import DatabaseUnreachable, LibdeskError
+from libdesk.errors import DatabaseUnreachable, LibdeskError, NotFound
 from screens.base import UNREACHABLE_REFUSAL, DeskCommand, DeskScreen, NoticePopup
+from screens.slip_offer import SLIP_BINDING, SlipOffer
 from screens.widgets import DeskHeader, ResultBanner, ScanField
 from screens.widgets.result_banner import OUTCOME_CLASSES, describe_result, outcome_of
 from screens.work_order import WorkOrderDialog, WorkOrderForm
@@ -56,6 +57,10 @@ class DestinationPopup(NoticePopup):
     """Where to put the returned item: a request waits for it. Enter or Escape closes it, and
     so does the next barcode typed or scanned (which goes on to the scan field)."""
 
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+k", "slip", "Print the slip", show=False, id="destination-slip"),
+    ]
+
     def __init__(self, outcome: str, headline: str, message: str, item_line: str) -> None:
         # No fixed id: notices follow one another as fast as items are returned.
         super().__init__(classes="destination")
@@ -74,10 +79,17 @@ class DestinationPopup(NoticePopup):
             yield Static(self.headline, id="destination-headline", markup=False)
             yield Static(self.message, markup=False)
             yield Static(self.item_line, classes="dialog-note", markup=False)
-            yield Static("Enter or Esc: OK (or scan the next item)", classes="dialog-keys")
+            yield Static("Enter or Esc: OK (or scan the next item) · ctrl+k: slip", classes="dialog-keys")
+
+    def action_slip(self) -> None:
+        """ctrl+k: close the notice and print the item's slip (the screen below knows which)."""
+        below = self.app.screen_stack[-2] if len(self.app.screen_stack) > 1 else None
+        self.dismiss(None)
+        if isinstance(below, SlipOffer):
+            below.action_print_slip()
 
 
-class ReturnItemsScreen(DeskScreen):
+class ReturnItemsScreen(SlipOffer, DeskScreen):
     """Return Items: scan to return; the recently-returned list with its Next Step."""
 
     TITLE = "Return Items"
@@ -85,6 +97,9 @@ class ReturnItemsScreen(DeskScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         # priority: the scan field would take ctrl+w as "delete word"; a barcode needs no such edit.
         Binding("ctrl+w", "work_order", "Work Order", show=False, priority=True, id="return-work-order"),
+        # priority: the scan field would take ctrl+u as "delete to the start"; a barcode needs no such edit.
+        Binding("ctrl+u", "toggle_in_house", "In-house use", show=False, priority=True, id="return-in-house"),
+        SLIP_BINDING,
         Binding("up", "cursor('up')", "Previous returned item", show=False, id="return-cursor-up"),
         Binding("down", "cursor('down')", "Next returned item", show=False, id="return-cursor-down"),
     ]
@@ -96,6 +111,13 @@ says where the item goes; Enter or Esc closes it.
 The list keeps this session's returns. ↑/↓ pick a row; **ctrl+w** (or Enter on the list)
 opens **Work Order** for it: type, managing department, note, and *Do not pick from shelf*
 (ticked: the item is in hand and goes to the department now).
+
+**ctrl+u** switches to **in-house use**: each scan then counts a use of the item in the
+building (one history event) and changes nothing else; ctrl+u again goes back to returns.
+
+When an item goes **in transit** or to the **hold shelf**, **ctrl+k** prints its slip
+(destination or patron big, barcode, title) with `lp`, or saves it when there is no printer;
+the palette's *Print slips automatically* prints every one at once.
 """
 
     def __init__(self, db: Database) -> None:
@@ -105,6 +127,8 @@ opens **Work Order** for it: type, managing department, note, and *Do not pick f
         self.returned: dict[str, Returned] = {}
         """The list's rows by row key."""
         self._count = 0
+        self.in_house = False
+        """In-house use mode (ctrl+u): a scan registers a use instead of a return."""
 
     def compose(self) -> ComposeResult:
         yield DeskHeader()
@@ -131,7 +155,11 @@ opens **Work Order** for it: type, managing department, note, and *Do not pick f
     def _show_place(self) -> None:
         place = self.desk.place
         where = self.query_one("#return-place", Static)
-        if place is not None and place.is_desk:
+        if place is not None and place.is_desk and self.in_house:
+            where.update(f"[b]IN-HOUSE USE[/b] at {escape(place.name)}: each scan counts a use, nothing else "
+                         "changes · ctrl+u: back to returns")
+            where.add_class("-warning")
+        elif place is not None and place.is_desk:
             where.update(f"Returning at [b]{escape(place.name)}[/b] · {escape(place.code)}")
             where.remove_class("-warning")
         else:
@@ -150,28 +178,57 @@ opens **Work Order** for it: type, managing department, note, and *Do not pick f
         if app.currently_at is None:
             self.banner.show_error("Set Currently At first (F10): at which desk are you?", barcode)
             return
+        if self.in_house:
+            self._register_in_house_use(barcode)
+            return
         try:
             result = circulation.return_item(self.db, barcode, at=app.currently_at, operator=app.operator)
         except DatabaseUnreachable as exc:
             app.database_unreachable(exc)  # the header turns red; the app tries the server again
             self.banner.show_error(UNREACHABLE_REFUSAL, barcode)
             return
+        except NotFound as exc:  # mistyped or damaged: a search for it is one key away (F4)
+            self.banner.show_error(f"{exc.message}: {self.offer_search(barcode)}", barcode)
+            return
         except LibdeskError as exc:
+            self.search_offer = None
             self.banner.show_error(exc.message, barcode)
             return
+        self.search_offer = None
         app.database_reachable()
         self.banner.show_result(result, self.db.institution)
+        self.offer_slip(result)  # transit or hold slip: ctrl+k (or printed at once, auto_slips)
         self._add_row(result)
         if request_waits(result):
             headline, item_line = describe_result(result, self.db.institution)
             self.app.push_screen(DestinationPopup(outcome_of(result.next_step), headline, result.message, item_line))
 
-    def _add_row(self, result: Result) -> None:
+    def _register_in_house_use(self, barcode: str) -> None:
+        """In-house use mode: count a use of the item (the engine changes nothing else)."""
+        app = self.desk
+        try:
+            result = circulation.register_in_house_use(self.db, barcode, at=app.currently_at or "",
+                                                       operator=app.operator)
+        except LibdeskError as exc:
+            self.banner.show_error(exc.message, barcode)
+            return
+        self.banner.show_result(result, self.db.institution)
+        self._add_row(result, f"In-house use ({result.extra['in_house_uses']})")
+
+    def action_toggle_in_house(self) -> None:
+        """ctrl+u: in-house use mode on or off."""
+        self.in_house = not self.in_house
+        self._show_place()
+        self.banner.show("info", "IN-HOUSE USE: scan each item used in the building" if self.in_house
+                         else "RETURNS: scan a returned item")
+        self.scan_field.focus()
+
+    def _add_row(self, result: Result, next_step: str | None = None) -> None:
         self._count += 1
         key = str(self._count)
         item = result.item or {}
         headline, _ = describe_result(result, self.db.institution)
-        row = Returned(key, result.barcode or "", item.get("title") or "", headline)
+        row = Returned(key, result.barcode or "", item.get("title") or "", next_step or headline)
         self.returned[key] = row
         table = self.returned_table
         table.add_row(Text(key, justify="right"), Text(row.barcode), Text(row.next_step), Text(row.title),
@@ -223,6 +280,10 @@ opens **Work Order** for it: type, managing department, note, and *Do not pick f
     def desk_commands(self) -> Iterable[DeskCommand]:
         yield DeskCommand("Work Order for the highlighted returned item",
                           "Type, managing department, note, Do not pick from shelf (ctrl+w)", self.action_work_order)
+        yield DeskCommand("In-house use: Off" if self.in_house else "In-house use: On",
+                          "Scans count a use of the item in the building and change nothing else (ctrl+u)",
+                          self.action_toggle_in_house)
+        yield from self.slip_commands()
 
     @property
     def highlighted(self) -> Returned | None:

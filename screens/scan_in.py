@@ -19,6 +19,7 @@ from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.markup import escape
 from textual.widgets import Footer, Label
@@ -26,19 +27,21 @@ from textual.widgets import Footer, Label
 from libdesk import scan
 from libdesk.core import Result
 from libdesk.db import Database
-from libdesk.errors import DatabaseUnreachable, LibdeskError
+from libdesk.errors import DatabaseUnreachable, LibdeskError, NotFound
 from libdesk.scanners.double import Repeat
 from screens.base import UNREACHABLE_REFUSAL, DeskCommand, DeskScreen
+from screens.slip_offer import SLIP_BINDING, SlipOffer
 from screens.widgets import DeskHeader, LogEntry, ResultBanner, ScanField, ScanLog
 from screens.widgets.result_banner import describe_result, outcome_of
 
 
-class ScanInScreen(DeskScreen):
+class ScanInScreen(SlipOffer, DeskScreen):
     """Scan In Items: Currently At, Set Status To, Done, the scan field, the banner, the log."""
 
     TITLE = "Scan In Items"
     AUTO_FOCUS = "#barcode"
     SUPPORTS: ClassVar[frozenset[str]] = frozenset({"status", "done"})
+    BINDINGS: ClassVar[list[BindingType]] = [SLIP_BINDING]
     HELP = """\
 Scan each item in hand. Where it goes next appears in the banner, big: **hold shelf**,
 **in transit** (and to where), **reshelve**, **in process** (status), or **stays** (send it
@@ -52,6 +55,11 @@ At a **circulation desk** there is no status and no Done.
 
 The log lists this session's scans, newest first, with how to undo a scan by scanning again
 (an accidental Done: set Done to No and scan the item again: a new work order starts here).
+
+When an item goes **in transit** or to the **hold shelf**, **ctrl+k** prints its slip
+(destination or patron big, barcode, title) with `lp`, or saves it when there is no printer;
+the palette's *Print slips automatically* prints every one at once. A barcode not found:
+**F4** searches Physical Items for the barcodes that start like it.
 """
 
     def __init__(self, db: Database) -> None:
@@ -110,11 +118,18 @@ The log lists this session's scans, newest first, with how to undo a scan by sca
             self._show_error(barcode, UNREACHABLE_REFUSAL,
                              "Nothing was changed: scan it again when the header is green")
             return False
+        except NotFound as exc:  # mistyped or damaged: a search for it is one key away (F4)
+            self.search_offer = None
+            self._show_error(barcode, f"{exc.message}: {self.offer_search(barcode)}", "F4: search for it")
+            return False
         except LibdeskError as exc:
+            self.search_offer = None
             self._show_error(barcode, exc.message)
             return False
+        self.search_offer = None
         app.database_reachable()
         self.banner.show_result(result, self.db.institution)
+        self.offer_slip(result)  # transit or hold slip: ctrl+k (or printed at once, auto_slips)
         self._log(result, self._undo_hint(result, done, place.is_department))
         return True
 
@@ -178,6 +193,7 @@ The log lists this session's scans, newest first, with how to undo a scan by sca
 
     def desk_commands(self) -> Iterable[DeskCommand]:
         yield DeskCommand("Clear the result banner", "Back to 'Ready: scan an item'", self.banner.reset)
+        yield from self.slip_commands()
 
     @property
     def scan_field(self) -> ScanField:

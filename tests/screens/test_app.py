@@ -151,13 +151,13 @@ async def test_registering_a_screen_lights_up_its_reserved_key(desk_app: AppFact
 
 
 async def test_a_screen_registered_at_run_time_gets_its_key(desk_app: AppFactory) -> None:
-    """register_screen: the mode, the palette entry and a non-reserved key (f11 here)."""
+    """register_screen: the mode, the palette entry and a non-reserved key (ctrl+z here: f11 is the Hold Shelf)."""
     app = desk_app("CCWID")
     app.register_screen("plug_in", ScreenSpec("Shelf Reading", lambda app: _PlaceholderItems(),
-                                              "A plug-in screen", key="f11"))
+                                              "A plug-in screen", key="ctrl+z"))
     async with app.run_test(size=SIZE) as pilot:
         assert "Shelf Reading" in [c.name for c in app.desk_commands(app.screen)]
-        await pilot.press("f11")
+        await pilot.press("ctrl+z")
         await pilot.pause()
         assert isinstance(app.screen, _PlaceholderItems)
 

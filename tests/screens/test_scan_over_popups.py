@@ -110,6 +110,7 @@ SCREENS: dict[str, tuple[str, str, str]] = {
     "physical_items": ("WID-CIRC", "SCAN07", "SCAN08"),
     "in_process": ("CCWID", "SCAN07", "SCAN08"),
     "pick_list": ("WID-CIRC", "SCAN07", "SCAN08"),
+    "hold_shelf": ("WID-CIRC", "SCAN07", "SCAN08"),
     "item_detail": ("WID-CIRC", "SCAN07", "SCAN08"),
 }
 
