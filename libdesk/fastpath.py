@@ -108,6 +108,28 @@ class Runner:
         sql, names, fixed = self._sql(stmt, None)
         return self.raw.execute(sql, self._args(names, fixed, params)).rowcount
 
+    def write_many(self, stmt: ClauseElement, params: list[dict[str, Any]]) -> int:
+        """One UPDATE run for every parameter set (executemany); returns the total row count."""
+        if not params:
+            return 0
+        if self.raw is None:
+            return self.conn.execute(stmt, params).rowcount
+        sql, names, fixed = self._sql(stmt, None)
+        return self.raw.executemany(sql, [self._args(names, fixed, p) for p in params]).rowcount
+
+    def insert_many(self, stmt: ClauseElement, rows: list[dict[str, Any]]) -> None:
+        """One INSERT run for every row (executemany); the rows all have the same keys."""
+        if not rows:
+            return
+        if self.raw is None:
+            self.conn.execute(stmt, rows)
+            return
+        sql, names, fixed = self._sql(stmt, frozenset(rows[0]))
+        if len(names) != len(rows[0]):
+            defaults = _defaults(stmt)
+            rows = [{**defaults, **r} for r in rows]
+        self.raw.executemany(sql, [self._args(names, fixed, r) for r in rows])
+
     def insert(self, stmt: ClauseElement, values: dict[str, Any]) -> int:
         """An INSERT of ``values``; returns the new primary key."""
         if self.raw is None:
