@@ -19,15 +19,17 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, case, select
+from sqlalchemy import Connection, String, bindparam, func, select
+from sqlalchemy.dialects import postgresql
 
 from libdesk.core import (
     _INSERT_EVENT,
+    _ORDER_EQUAL,
+    _ORDER_WO_FIRST,
     _UPDATE_ITEM,
     _UPDATE_REQUEST,
     Ctx,
     item_t,
-    queue_order,
     request_t,
 )
 from libdesk.db import Database
@@ -35,6 +37,19 @@ from libdesk.errors import ConcurrentChange, LibdeskError, NotFound
 from libdesk.fastpath import Runner
 from libdesk.institution import Operator, Place
 from libdesk.routing import _INSERT_NOTICE
+
+
+_ITEMS = select(item_t).where(item_t.c.barcode.in_(bindparam("codes", expanding=True)))
+_ITEMS_LOCKED_PG = (
+    select(item_t).where(item_t.c.barcode == func.any(bindparam("codes", type_=postgresql.ARRAY(String))))
+    .order_by(func.array_position(bindparam("codes", type_=postgresql.ARRAY(String)), item_t.c.barcode))
+    .with_for_update()
+)
+_QUEUES_BASE = select(request_t).where(request_t.c.item_id.in_(bindparam("ids", expanding=True)),
+                                       request_t.c.active.is_(True))
+_QUEUES_EQUAL = _QUEUES_BASE.order_by(request_t.c.item_id, *_ORDER_EQUAL)
+_QUEUES_WO_FIRST = _QUEUES_BASE.order_by(request_t.c.item_id, *_ORDER_WO_FIRST)
+_REQUESTS = select(request_t).where(request_t.c.id.in_(bindparam("ids", expanding=True)))
 
 
 class _Direct(Exception):
@@ -137,10 +152,12 @@ class BatchCtx(Ctx):
         codes = list(dict.fromkeys(barcodes))
         if not codes:
             return
-        order = case({code: i for i, code in enumerate(codes)}, value=item_t.c.barcode)
-        rows = self.conn.execute(select(item_t).where(item_t.c.barcode.in_(codes)).order_by(order)
-                                 .with_for_update())
-        items = [dict(r._mapping) for r in rows]
+        real = self.buffer.real
+        if self.conn.dialect.name == "postgresql":
+            # FOR UPDATE takes the row locks in the ORDER BY's order: the bulk run's one order.
+            items = [dict(r._mapping) for r in self.conn.execute(_ITEMS_LOCKED_PG, {"codes": codes})]
+        else:  # SQLite: the write lock (BEGIN IMMEDIATE) already keeps every other writer out
+            items = real.rows_in(_ITEMS, "codes", codes)
         self._fetched.update(codes)
         ids = [it["id"] for it in items]
         for it in items:
@@ -148,16 +165,15 @@ class BatchCtx(Ctx):
             self._queues[it["id"]] = []
         if not ids:
             return
-        for r in self.conn.execute(select(request_t).where(request_t.c.item_id.in_(ids), request_t.c.active.is_(True))
-                                   .order_by(request_t.c.item_id, *queue_order(self.inst))):
-            req = dict(r._mapping)
+        for req in real.rows_in(_QUEUES_EQUAL if self.inst.policy.work_orders_equal_patron_requests
+                                else _QUEUES_WO_FIRST, "ids", ids):
             self._queues[req["item_id"]].append(req)
             self._requests[req["id"]] = req
         current = [it["current_request_id"] for it in items
                    if it["current_request_id"] is not None and it["current_request_id"] not in self._requests]
         if current:
-            for r in self.conn.execute(select(request_t).where(request_t.c.id.in_(current))):
-                self._requests[r.id] = dict(r._mapping)
+            for req in real.rows_in(_REQUESTS, "ids", current):
+                self._requests[req["id"]] = req
 
     def _evict(self, barcode: str) -> None:
         """Forget an item's rows: from now on it is read from the database."""

@@ -97,6 +97,20 @@ class Runner:
         return [{c: (f(v) if f is not None else v) for c, f, v in zip(cols, conv, row, strict=True)}
                 for row in cur.fetchall()]
 
+    def rows_in(self, stmt: ClauseElement, name: str, values: Sequence[Any]) -> list[dict[str, Any]]:
+        """``rows`` of a statement whose one parameter ``name`` is an expanding IN list."""
+        if self.raw is None:
+            return [dict(r._mapping) for r in self.conn.execute(stmt, {name: list(values)})]
+        sql, names, _ = self._sql(stmt, None)
+        if not values:
+            return []
+        sql = sql.replace(f"__[POSTCOMPILE_{name}]", ", ".join("?" * len(values)))
+        cur = self.raw.execute(sql, [_bind(v) for v in values])
+        cols = [d[0] for d in cur.description]
+        conv = [self.convert.get(c) for c in cols]
+        return [{c: (f(v) if f is not None else v) for c, f, v in zip(cols, conv, row, strict=True)}
+                for row in cur.fetchall()]
+
     def first(self, stmt: ClauseElement, params: dict[str, Any]) -> dict[str, Any] | None:
         rows = self.rows(stmt, params)
         return rows[0] if rows else None

@@ -341,12 +341,12 @@ def _run_batch(db: Database, todo: list[tuple[int, str]], at: str, operator: str
                one: Callable[[Ctx, dict[str, Any], Place], Routed], batch: _Batch) -> None:
     """Items from ``todo`` in one transaction, until BULK_BATCH of them or BULK_BATCH_SECONDS."""
     with action(db, operator, at, need_place=True, ctx_type=BatchCtx if SET_BASED else None) as ctx:
-        began = time.monotonic()
         dept = ctx.inst.department(at)
         ctx.tag = tag
         chunk = todo[:BULK_BATCH]
         if isinstance(ctx, BatchCtx):
             ctx.fetch([code for _, code in chunk])  # the batch's rows, locked in the run's one order
+        began = time.monotonic()  # (after the read: a batch read whole and then cut would be read again)
         for position, code in chunk:
             batch.tried += 1
             try:
