@@ -102,13 +102,16 @@ PULL_STEPS = (WAITING, PICKUP_FROM_SHELF, WAITING_FOR_REMOTE_STORAGE)
 # Queue order (Q1): forced first in the order they were forced, then by policy, then by
 # placement. Two statements, one per policy, each built once.
 _KIND_RANK = case((request_t.c.kind == WORK_ORDER_REQUEST, 0), else_=1)
+_ORDER_EQUAL = (request_t.c.forced.desc(), request_t.c.forced_rank, request_t.c.placed_at, request_t.c.id)
+_ORDER_WO_FIRST = (request_t.c.forced.desc(), request_t.c.forced_rank, _KIND_RANK, request_t.c.placed_at, request_t.c.id)
 _QUEUE_BASE = select(request_t).where(request_t.c.item_id == bindparam("item_id"), request_t.c.active.is_(True))
-_QUEUE_EQUAL = _QUEUE_BASE.order_by(
-    request_t.c.forced.desc(), request_t.c.forced_rank, request_t.c.placed_at, request_t.c.id
-)
-_QUEUE_WO_FIRST = _QUEUE_BASE.order_by(
-    request_t.c.forced.desc(), request_t.c.forced_rank, _KIND_RANK, request_t.c.placed_at, request_t.c.id
-)
+_QUEUE_EQUAL = _QUEUE_BASE.order_by(*_ORDER_EQUAL)
+_QUEUE_WO_FIRST = _QUEUE_BASE.order_by(*_ORDER_WO_FIRST)
+
+
+def queue_order(institution: Institution) -> tuple[Any, ...]:
+    """The ORDER BY of a queue (Q1), for statements that read many queues at once (bulk)."""
+    return _ORDER_EQUAL if institution.policy.work_orders_equal_patron_requests else _ORDER_WO_FIRST
 
 
 def queue_statement(institution: Institution):  # type: ignore[no-untyped-def]
@@ -327,12 +330,14 @@ class Ctx:
 
 @contextmanager
 def action(db: Database, operator: str, at: str | None = None, *, need_place: bool = False,
-           conn: Connection | None = None) -> Iterator[Ctx]:
+           conn: Connection | None = None, ctx_type: type[Ctx] | None = None) -> Iterator[Ctx]:
     """Run one engine action in one write transaction.
 
     Raises:
         NotFound: unknown operator or place.
         NotPermitted: the operator may not act at ``at`` (W3).
+
+    ``ctx_type``: a :class:`Ctx` subclass (bulk actions: :class:`libdesk.batch.BatchCtx`).
     """
     op = db.institution.operator(operator)
     place = None
@@ -342,7 +347,7 @@ def action(db: Database, operator: str, at: str | None = None, *, need_place: bo
     elif need_place:
         raise NotPermitted("This action needs a place (a desk or department, --at)")
     with db.write(conn) as conn:
-        ctx = Ctx(db, conn, op, place)
+        ctx = (ctx_type or Ctx)(db, conn, op, place)
         yield ctx
         ctx.settle()
 

@@ -97,6 +97,20 @@ class Runner:
         return [{c: (f(v) if f is not None else v) for c, f, v in zip(cols, conv, row, strict=True)}
                 for row in cur.fetchall()]
 
+    def rows_in(self, stmt: ClauseElement, name: str, values: Sequence[Any]) -> list[dict[str, Any]]:
+        """``rows`` of a statement whose one parameter ``name`` is an expanding IN list."""
+        if self.raw is None:
+            return [dict(r._mapping) for r in self.conn.execute(stmt, {name: list(values)})]
+        sql, names, _ = self._sql(stmt, None)
+        if not values:
+            return []
+        sql = sql.replace(f"__[POSTCOMPILE_{name}]", ", ".join("?" * len(values)))
+        cur = self.raw.execute(sql, [_bind(v) for v in values])
+        cols = [d[0] for d in cur.description]
+        conv = [self.convert.get(c) for c in cols]
+        return [{c: (f(v) if f is not None else v) for c, f, v in zip(cols, conv, row, strict=True)}
+                for row in cur.fetchall()]
+
     def first(self, stmt: ClauseElement, params: dict[str, Any]) -> dict[str, Any] | None:
         rows = self.rows(stmt, params)
         return rows[0] if rows else None
@@ -107,6 +121,28 @@ class Runner:
             return self.conn.execute(stmt, params).rowcount
         sql, names, fixed = self._sql(stmt, None)
         return self.raw.execute(sql, self._args(names, fixed, params)).rowcount
+
+    def write_many(self, stmt: ClauseElement, params: list[dict[str, Any]]) -> int:
+        """One UPDATE run for every parameter set (executemany); returns the total row count."""
+        if not params:
+            return 0
+        if self.raw is None:
+            return self.conn.execute(stmt, params).rowcount
+        sql, names, fixed = self._sql(stmt, None)
+        return self.raw.executemany(sql, [self._args(names, fixed, p) for p in params]).rowcount
+
+    def insert_many(self, stmt: ClauseElement, rows: list[dict[str, Any]]) -> None:
+        """One INSERT run for every row (executemany); the rows all have the same keys."""
+        if not rows:
+            return
+        if self.raw is None:
+            self.conn.execute(stmt, rows)
+            return
+        sql, names, fixed = self._sql(stmt, frozenset(rows[0]))
+        if len(names) != len(rows[0]):
+            defaults = _defaults(stmt)
+            rows = [{**defaults, **r} for r in rows]
+        self.raw.executemany(sql, [self._args(names, fixed, r) for r in rows])
 
     def insert(self, stmt: ClauseElement, values: dict[str, Any]) -> int:
         """An INSERT of ``values``; returns the new primary key."""

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import select
 
 from libdesk import writers
+from libdesk.batch import BatchCtx
 from libdesk.core import Ctx, Result, action, item_t, request_view
 from libdesk.db import Database, is_retryable_conflict
 from libdesk.errors import InvalidInput, LibdeskError, WrongState
@@ -331,20 +332,32 @@ class _Batch:
         self.tried = 0
 
 
+SET_BASED = True
+"""Bulk batches run set-based (libdesk/batch.py); False runs each item with its own statements in
+its own savepoint, as before issue 16 (tests compare the two)."""
+
+
 def _run_batch(db: Database, todo: list[tuple[int, str]], at: str, operator: str, tag: str,
                one: Callable[[Ctx, dict[str, Any], Place], Routed], batch: _Batch) -> None:
     """Items from ``todo`` in one transaction, until BULK_BATCH of them or BULK_BATCH_SECONDS."""
-    with action(db, operator, at, need_place=True) as ctx:
-        began = time.monotonic()
+    with action(db, operator, at, need_place=True, ctx_type=BatchCtx if SET_BASED else None) as ctx:
         dept = ctx.inst.department(at)
         ctx.tag = tag
-        for position, code in todo[:BULK_BATCH]:
+        chunk = todo[:BULK_BATCH]
+        if isinstance(ctx, BatchCtx):
+            ctx.fetch([code for _, code in chunk])  # the batch's rows, locked in the run's one order
+        began = time.monotonic()  # (after the read: a batch read whole and then cut would be read again)
+        for position, code in chunk:
             batch.tried += 1
             try:
-                # A savepoint per item: a failure undoes that item only, never half of it (L2).
-                with ctx.conn.begin_nested():
-                    item = ctx.item(code)
-                    routed = one(ctx, item, dept)
+                if isinstance(ctx, BatchCtx):
+                    # All or nothing per item: a failure leaves nothing of that item (L2).
+                    routed = ctx.serve(code, lambda c, item: one(c, item, dept))
+                else:
+                    # A savepoint per item: a failure undoes that item only, never half of it (L2).
+                    with ctx.conn.begin_nested():
+                        item = ctx.item(code)
+                        routed = one(ctx, item, dept)
             except LibdeskError as exc:
                 if is_retryable_conflict(exc):
                     raise

@@ -21,6 +21,18 @@ def test_benchmark_suite_runs_at_smoke_size(tmp_path):
         assert key in results
     assert results["bulk_done"]["items"] > 0 and results["import"]["items"] == 3000
     assert "Scan In p99" in proc.stdout
+    # issue 16: repeated measures (median and spread, CPU beside wall clock), two raw baselines,
+    # a row for every scan kind
+    bulk = results["bulk_done"]
+    assert set(bulk) >= {"libdesk", "raw_minimal", "raw_same", "ratio_minimal", "cpu_ratio_minimal"}
+    assert bulk["libdesk"]["wall_s"]["n"] >= 3 and bulk["libdesk"]["cpu_s"]["median"] > 0
+    kinds = results["scan_kinds"]
+    assert {"status_move", "done_routed", "arrival_in_transit"} <= set(kinds)
+    assert set(kinds["status_move"]) >= {"libdesk", "raw_minimal", "raw_same", "ratio_p99_minimal"}
+    for kind in kinds.values():
+        assert kind["libdesk"]["p99_ms"]["n"] >= 3 and kind["raw_minimal"]["cpu_ms_per_scan"]["median"] > 0
+    for row in ("Done, routed", "arrival", "return w/ queue", "bulk Done"):
+        assert row in proc.stdout
 
 
 def test_postgres_search_benchmark_runs_at_smoke_size(tmp_path):

@@ -19,6 +19,7 @@ from sqlalchemy import text
 
 from libdesk import db as db_module
 from libdesk import queries, scan, workorders, writers
+from libdesk.batch import BatchCtx
 from libdesk.db import is_retryable_conflict, open_database
 from libdesk.errors import ConfigError
 from tests.conftest import scratch_postgres
@@ -44,23 +45,26 @@ def pg_db(request):
 
 class Overlap:
     """Makes two bulk runs really overlap: each, on its first item (row locked), waits until
-    the other has locked its own first item too, or is blocked waiting for a row lock."""
+    the other has locked its own first item too, or is blocked waiting for a row lock. The
+    rows are locked where a batch reads them (set-based bulk, libdesk/batch.py): there the
+    first item is locked alone first."""
 
     def __init__(self, database, monkeypatch):
         self.database = database
         self.locked = {"a": threading.Event(), "b": threading.Event()}
         self.first = {"a": True, "b": True}
-        original = workorders.mark_done
+        original = BatchCtx.fetch
 
-        def mark_done(ctx, item, dept):
+        def fetch(ctx, barcodes):
             me = threading.current_thread().name
-            if self.first.get(me):
+            if self.first.get(me) and barcodes:
                 self.first[me] = False
+                original(ctx, barcodes[:1])
                 self.locked[me].set()
                 self.wait_for_other("b" if me == "a" else "a")
-            return original(ctx, item, dept)
+            return original(ctx, barcodes)
 
-        monkeypatch.setattr(workorders, "mark_done", mark_done)
+        monkeypatch.setattr(BatchCtx, "fetch", fetch)
 
     def wait_for_other(self, other):
         deadline = time.monotonic() + SAFETY_S
