@@ -110,7 +110,7 @@ def check(argv: list[str]) -> None:
         assert out == "", f"libdesk {argv[2:]!r}: a user error printed on stdout: {out!r}"
 
 
-@settings(max_examples=300, deadline=None, database=None,
+@settings(max_examples=200, deadline=None, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(command=st.sampled_from(sorted(COMMANDS)), text=texts, place=places, number=numbers)
 def test_generated_arguments_never_end_in_an_internal_error(demo_db, command, text, place, number):
