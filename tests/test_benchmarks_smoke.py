@@ -80,4 +80,3 @@ def test_desks_benchmark_runs_at_quick_size(tmp_path):
     assert results["import_while_scanning"]["import"]["rows"] == 300
     assert sorted(results["desks"]) == ["1", "2"] and results["wal"]["scans"] > 0
     assert "a. bulk Done" in proc.stdout
-
