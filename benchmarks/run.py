@@ -532,7 +532,8 @@ def _kind_row(kind: str, label: str, target: float | None) -> tuple[Any, ...]:
             return "(not enough items at this size)"
         lib, raw = k["libdesk"]["p99_ms"], k["raw_minimal"]["p99_ms"]
         return (f"{lib['median']:.2f} [{lib['min']:.2f}-{lib['max']:.2f}] vs min {raw['median']:.2f}"
-                + (f" / same {k['raw_same']['p99_ms']['median']:.2f}" if "raw_same" in k else ""))
+                + (f" / same {k['raw_same']['p99_ms']['median']:.2f}" if "raw_same" in k else "")
+                + f"; p50 {k['ratio_p50_minimal']:.1f}x, cpu {k['cpu_ratio_minimal']:.1f}x")
 
     return (label, text, lambda r: r["scan_kinds"].get(kind, {}).get("ratio_p99_minimal", float("nan")), target,
             "x min")
@@ -568,7 +569,7 @@ TARGETS = [
 
 
 def report(results: dict[str, Any]) -> str:
-    lines = [f"{'measure':<24} {'result (median [min-max])':<60} {'value':>8} {'target':>12}  ok", "-" * 112]
+    lines = [f"{'measure':<24} {'result (median [min-max])':<76} {'value':>8} {'target':>12}  ok", "-" * 128]
     for name, text, value, target, unit in TARGETS:
         try:
             v = value(results)
@@ -577,7 +578,7 @@ def report(results: dict[str, Any]) -> str:
             continue
         ok = "" if target is None or v != v else ("yes" if v <= target else "NO")
         tgt = "" if target is None else f"<= {target:g} {unit}"
-        lines.append(f"{name:<24} {shown:<60} {v:>8.2f} {tgt:>12}  {ok}")
+        lines.append(f"{name:<24} {shown:<76} {v:>8.2f} {tgt:>12}  {ok}")
     return "\n".join(lines)
 
 

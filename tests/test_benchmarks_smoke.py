@@ -50,6 +50,21 @@ def test_postgres_search_benchmark_runs_at_smoke_size(tmp_path):
         assert results[key] > 0
 
 
+def test_postgres_bulk_benchmark_runs_at_smoke_size(tmp_path):
+    from tests.conftest import postgres_admin_url
+
+    url = postgres_admin_url()  # skips without a server
+    out = tmp_path / "pg-bulk.json"
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "postgres_bulk.py"), "--url", url,
+                           "--items", "20", "--repeats", "3", "--out", str(out)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    results = json.loads(out.read_text())
+    assert results["items"] == 20
+    for way in ("set_based", "one_by_one"):
+        assert results[way]["wall_s"]["n"] == 3 and results[way]["cpu_s"]["median"] > 0
+
+
 def test_desks_benchmark_runs_at_quick_size(tmp_path):
     """benchmarks/desks.py (issue 11): every scenario runs, each desk in its own process; on
     SQLite only here (the PostgreSQL half needs --url; its code path is the same)."""
