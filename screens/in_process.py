@@ -33,7 +33,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.markup import escape
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Input, Label, ProgressBar, Select, Static
+from textual.widgets import DataTable, Input, Label, ProgressBar, Select, Static
 from textual.widgets.option_list import Option
 from textual.worker import Worker, get_current_worker
 
@@ -50,7 +50,7 @@ from screens.item_dialogs import (
     PromptDialog,
 )
 from screens.list_base import ListScreen
-from screens.widgets import DeskHeader
+from screens.widgets import DeskTable, DeskFooter, DeskHeader
 from screens.widgets.result_line import ResultLine
 from screens.work_order import WorkOrderDialog, WorkOrderForm
 
@@ -198,14 +198,14 @@ The list loads 200 rows at a time; moving to the end loads the next 200.
                 yield Select([("With requests", "yes"), ("Without requests", "no")], prompt="Requests: any",
                              id="filter-requests", compact=True)
             yield Label("", id="inprocess-count")
-            yield DataTable(id="inprocess", cursor_type="row", zebra_stripes=True, header_height=2)
+            yield DeskTable(id="inprocess", flex=("title",), cursor_type="row", zebra_stripes=True, header_height=2)
             with Horizontal(id="inprocess-work"):
                 yield Label("", id="work-label")
                 yield ProgressBar(id="work-progress", show_eta=False)
             yield ResultLine(id="inprocess-result")
             yield Static("space select · ctrl+b all matching · F9 Change Status · F8 Done · Enter row actions · "
                          "ctrl+s export · ctrl+t history", classes="list-keys")
-        yield Footer(compact=True, show_command_palette=False)
+        yield DeskFooter()
 
     def on_mount(self) -> None:
         table = self.table

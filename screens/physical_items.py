@@ -29,7 +29,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Input, Label, Static
+from textual.widgets import DataTable, Input, Label, Static
 from textual.worker import get_current_worker
 
 from libdesk import queries, requests, workorders
@@ -43,7 +43,7 @@ from screens.item_dialogs import (
     RequestForm,
 )
 from screens.list_base import ListScreen
-from screens.widgets import DeskHeader
+from screens.widgets import DeskTable, DeskFooter, DeskHeader
 from screens.widgets.result_line import ResultLine
 from screens.work_order import WorkOrderDialog, WorkOrderForm
 
@@ -138,11 +138,11 @@ how many requests wait for it. **Enter** on a row opens its actions:
             yield Input(placeholder="Barcode, prefix* or words of title / author / call number, then Enter",
                         id="search", select_on_focus=False)
             yield Label("Type a barcode or words and press Enter", id="items-count")
-            yield DataTable(id="items", cursor_type="row", zebra_stripes=True)
+            yield DeskTable(id="items", flex=("title",), cursor_type="row", zebra_stripes=True)
             yield ResultLine(id="items-result")
             yield Static("Enter on a row: actions · ctrl+w Work Order · ctrl+n Request · ctrl+y Edit Item · "
                          "ctrl+t History · ctrl+g Queue", id="items-keys", classes="list-keys")
-        yield Footer(compact=True, show_command_palette=False)
+        yield DeskFooter()
 
     def on_mount(self) -> None:
         table = self.table

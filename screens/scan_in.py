@@ -21,7 +21,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.markup import escape
-from textual.widgets import Footer, Label
+from textual.widgets import Label
 
 from libdesk import scan
 from libdesk.core import Result
@@ -29,7 +29,7 @@ from libdesk.db import Database
 from libdesk.errors import DatabaseUnreachable, LibdeskError
 from libdesk.scanners.double import Repeat
 from screens.base import UNREACHABLE_REFUSAL, DeskCommand, DeskScreen
-from screens.widgets import DeskHeader, LogEntry, ResultBanner, ScanField, ScanLog
+from screens.widgets import DeskFooter, DeskHeader, LogEntry, ResultBanner, ScanField, ScanLog
 from screens.widgets.result_banner import describe_result, outcome_of
 
 
@@ -81,7 +81,7 @@ The log lists this session's scans, newest first, with how to undo a scan by sca
             yield ResultBanner()
             yield Label("This session", id="log-title")
             yield ScanLog()
-        yield Footer(show_command_palette=False)
+        yield DeskFooter()
 
     def on_mount(self) -> None:
         for name in ("currently_at", "status", "done"):
