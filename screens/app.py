@@ -402,7 +402,8 @@ class LibdeskApp(App[int], inherit_bindings=False):
         self.task_count = borrowing.task_count(self.db)
         shown = "; ".join(step["message"] for step in message.steps[:3])
         more = f" (+{len(message.steps) - 3} more)" if len(message.steps) > 3 else ""
-        self.notify(f"{shown}{more}", title=f"Borrowing: {len(message.steps)} request(s) moved on by themselves")
+        self.notify(f"{shown}{more}", title=f"Borrowing: {len(message.steps)} request{'s' if len(message.steps) != 1 else ''} "
+                    "moved on by themselves")
 
     # -- who and where ----------------------------------------------------------------------
     @property

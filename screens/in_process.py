@@ -140,7 +140,7 @@ class InProcessScreen(ListScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f8", "bulk_done", "Done", id="inprocess-done"),
         Binding("f9", "bulk_change_status", "Status", id="inprocess-change-status"),
-        Binding("space", "toggle_row", "Select row", show=False, id="inprocess-select"),
+        Binding("space", "toggle_row", "Tick / untick the row, move down", show=False, id="inprocess-select"),
         Binding("ctrl+w", "bulk_work_order", "Work Order", show=False, id="inprocess-work-order"),
         Binding("ctrl+b", "select_all", "Select all matching", show=False, id="inprocess-select-all"),
         Binding("ctrl+s", "export", "Export", show=False, id="inprocess-export"),
@@ -203,8 +203,8 @@ The list loads 200 rows at a time; moving to the end loads the next 200.
                 yield Label("", id="work-label")
                 yield ProgressBar(id="work-progress", show_eta=False)
             yield ResultLine(id="inprocess-result")
-            yield Static("space select · ctrl+b all matching · F9 Change Status · F8 Done · Enter row actions · "
-                         "ctrl+s export · ctrl+t history", classes="list-keys")
+            yield Static("Space ticks, moves down · ctrl+b all matching · F9 Change Status · F8 Done · "
+                         "Enter row actions · ctrl+s export · ctrl+t history", classes="list-keys")
         yield DeskFooter()
 
     def on_mount(self) -> None:

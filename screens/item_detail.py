@@ -87,7 +87,9 @@ a request, who created it (the creator never changes).
 On the queue (Tab moves between the queue and the history), **Enter** opens a request's
 actions:
 
-- **Activate** (ctrl+f): the request is Forced and goes first. A loan is never recalled.
+- **Activate** (ctrl+f): the request is Forced: it goes ahead of every request that is not,
+  and behind the ones forced before it (the result line says its place). A loan is never
+  recalled.
 - **Cancel** (Del): what it does depends on the request's workflow step. *Pickup From
   Shelf* / *Waiting for Remote Storage* / waiting: the request and its work order are
   cancelled and the item stays where it is. *Transit Item*: don't; let the item arrive and
@@ -224,6 +226,7 @@ Esc goes back.
     def _show_queue(self) -> None:
         table = self.queue_table
         keep = self.highlighted_key(table)
+        row_index = table.cursor_row  # a cancelled request's row is gone: stay at its place
         table.clear()
         for position, req in enumerate(self.item["requests"], start=1):
             # Codes keep the row on one line; the department's name is in the fields above.
@@ -237,7 +240,7 @@ Esc goes back.
                           Text(req["patron"] or ""), Text(req["creator"] or ""),
                           Text((req["placed_at"] or "")[:10]), Text(req["expiry"] or ""), Text(req["note"] or ""),
                           key=str(req["id"]))
-        self.move_to_key(table, keep)
+        self.move_to_key(table, keep, default=row_index)
         count = table.row_count
         table.display = count > 0
         self.query_one("#detail-queue-title", Label).update(
