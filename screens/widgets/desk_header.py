@@ -108,7 +108,14 @@ class DeskHeader(Widget):
             style = self.get_visual_style("desk-header--scanner", partial=True)
             parts.append((Content.assemble("Scanner ", (scanner, style)), f"Scanner {scanner}"))
         tasks = int(getattr(app, "task_count", 0))
-        parts.append((f"Tasks [b $text-warning]{tasks}[/]" if tasks else "Tasks 0", f"Tasks {tasks}"))
+        if tasks:
+            # Say what the count is and where it is dealt with: "Tasks 2" alone meant nothing.
+            spec = getattr(app, "screen_specs", {}).get("borrowing")
+            where = f": {spec.key.upper()}" if spec is not None and spec.key else ""
+            hint = f" (lender messages{where})"
+            parts.append((f"Tasks [b $text-warning]{tasks}[/]{escape(hint)}", f"Tasks {tasks}{hint}"))
+        else:
+            parts.append(("Tasks 0", "Tasks 0"))
         return [(part if isinstance(part, Content) else Content.from_markup(part), cell_len(plain))
                 for part, plain in parts]
 

@@ -218,3 +218,12 @@ async def test_monitor_table_fits_beside_the_facets_at_160(list_db: Database) ->
         await _keys("f7")(pilot)
         table = app.screen.query_one("#monitor")
         assert table.virtual_size.width <= table.scrollable_content_region.width
+
+
+async def test_header_says_what_tasks_are_and_where(borrowing_db: Database) -> None:
+    """Issue 12 item 5: "Tasks 2" alone was unexplained; the header names them and the key."""
+    app = list_app(borrowing_db, at="WID-CIRC")
+    async with app.run_test(size=NARROW) as pilot:
+        await settle(pilot)
+        assert app.task_count == 2
+        assert "Tasks 2 (lender messages: F12)" in app.screen.query_one(DeskHeader).render().plain
