@@ -368,7 +368,7 @@ class NewRequestDialog(ModalScreen[Result | None]):
                             id="new-partners", compact=True, select_on_focus=False)
             with Horizontal(classes="field"):
                 yield Label("Note")
-                yield Input(form.note, placeholder="a staff note, optional (an Active Note until dismissed)",
+                yield Input(form.note, placeholder="staff note, optional (Active Note until dismissed)",
                             id="new-note", compact=True, select_on_focus=False)
             yield Static(f"Partners: {partners}. The locate forms the rota from them; with none, the "
                          "request is Cancelled by Staff and the patron told to try InterLibrary Loan.",
