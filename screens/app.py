@@ -207,6 +207,10 @@ RESERVED_KEYS: dict[str, tuple[str, str]] = {
 """Mode name -> (F-key, footer label): the same number on every screen, registered or not."""
 
 
+KEY_NAMES = {"escape": "Esc", "delete": "Del", "enter": "Enter", "space": "Space", "tab": "Tab"}
+"""Keys as printed on the keyboard, in the footer and the help (Textual writes "esc", "del")."""
+
+
 def _binding_id(mode: str) -> str:
     return "open-" + mode.replace("_", "-")
 
@@ -432,7 +436,8 @@ class LibdeskApp(App[int], inherit_bindings=False):
         self.task_count = borrowing.task_count(self.db)
         shown = "; ".join(step["message"] for step in message.steps[:3])
         more = f" (+{len(message.steps) - 3} more)" if len(message.steps) > 3 else ""
-        self.notify(f"{shown}{more}", title=f"Borrowing: {len(message.steps)} request(s) moved on by themselves")
+        self.notify(f"{shown}{more}", title=f"Borrowing: {len(message.steps)} request{'s' if len(message.steps) != 1 else ''} "
+                    "moved on by themselves")
 
     # -- who and where ----------------------------------------------------------------------
     @property
@@ -522,6 +527,8 @@ class LibdeskApp(App[int], inherit_bindings=False):
     def get_key_display(self, binding: Binding) -> str:
         if binding.key_display is None and re.fullmatch(r"f\d+", binding.key):
             return binding.key.upper()  # "F2", as printed on the keyboard
+        if binding.key_display is None and binding.key in KEY_NAMES:
+            return KEY_NAMES[binding.key]
         return super().get_key_display(binding)
 
     def action_open(self, mode: str) -> None:
@@ -660,7 +667,7 @@ class LibdeskApp(App[int], inherit_bindings=False):
                 continue  # the focused field's editing keys are not desk actions
             binding = active.binding
             if binding.description and active.enabled and not binding.system:
-                keys.append((self.get_key_display(binding), binding.description))
+                keys.append((self.get_key_display(binding), binding.tooltip or binding.description))
         text = screen.HELP if isinstance(screen, DeskScreen) else ""
         self.push_screen(HelpScreen(screen.title or self.title, text, keys))
 

@@ -44,7 +44,6 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import (
     DataTable,
-    Footer,
     Label,
     Select,
     Static,
@@ -82,7 +81,7 @@ from screens.item_dialogs import (
     describe_change,
 )
 from screens.list_base import ListScreen
-from screens.widgets import DeskHeader
+from screens.widgets import DeskTable, DeskFooter, DeskHeader
 from screens.widgets.result_line import ResultLine
 
 LIST_LIMIT = 500
@@ -399,18 +398,18 @@ messages from lenders: read them, act for the patron, then Dismiss.
                     yield Select([(borrowing.WITH_MESSAGES_NAME, borrowing.WITH_MESSAGES)]
                                  + [(name, code) for code, name in borrowing.STATUS_NAMES.items()],
                                  prompt="Any status", id="borrowing-status", compact=True)
-                    yield DataTable(id="requests-table", cursor_type="row", zebra_stripes=True,
+                    yield DeskTable(id="requests-table", flex=("title",), cursor_type="row", zebra_stripes=True,
                                     classes="borrowing-table")
                 for view in (*CHECK_VIEWS, "report"):
                     with TabPane(VIEWS[view], id=view):
-                        yield DataTable(id=f"{view}-table", cursor_type="row", zebra_stripes=True,
+                        yield DeskTable(id=f"{view}-table", flex=("title", "text"), cursor_type="row", zebra_stripes=True,
                                         classes="borrowing-table")
             yield Static("", id="borrowing-summary", markup=False)
             yield Static("", id="borrowing-hint", markup=False)
             yield ResultLine(id="borrowing-result")
             yield Static("Enter actions · Del Cancel · ctrl+n New · ctrl+t Details · ctrl+s Export · Tab",
                          classes="list-keys")
-        yield Footer(compact=True, show_command_palette=False)
+        yield DeskFooter()
 
     def on_mount(self) -> None:
         requests_table = self.table("requests")
@@ -819,13 +818,13 @@ Esc goes back.
         with Vertical(id="bdetail-body"):
             yield Static(id="bdetail-fields")
             yield Label("General messages and notes", id="bdetail-messages-title", classes="bdetail-title")
-            yield DataTable(id="bdetail-messages", cursor_type="row", zebra_stripes=True)
+            yield DeskTable(id="bdetail-messages", flex=("text",), cursor_type="row", zebra_stripes=True)
             yield Label("Audit trail", id="bdetail-history-title", classes="bdetail-title")
-            yield DataTable(id="bdetail-history", cursor_type="row", zebra_stripes=True)
+            yield DeskTable(id="bdetail-history", flex=("change",), cursor_type="row", zebra_stripes=True)
             yield Static("", id="bdetail-event", markup=False)
             yield ResultLine(id="bdetail-result")
             yield Static("Enter actions (on a message: Dismiss) · Del Cancel · Tab · Esc back", classes="list-keys")
-        yield Footer(compact=True, show_command_palette=False)
+        yield DeskFooter()
 
     def on_mount(self) -> None:
         messages = self.messages_table

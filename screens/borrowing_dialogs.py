@@ -368,7 +368,7 @@ class NewRequestDialog(ModalScreen[Result | None]):
                             id="new-partners", compact=True, select_on_focus=False)
             with Horizontal(classes="field"):
                 yield Label("Note")
-                yield Input(form.note, placeholder="a staff note, optional (an Active Note until dismissed)",
+                yield Input(form.note, placeholder="staff note, optional (Active Note until dismissed)",
                             id="new-note", compact=True, select_on_focus=False)
             yield Static(f"Partners: {partners}. The locate forms the rota from them; with none, the "
                          "request is Cancelled by Staff and the patron told to try InterLibrary Loan.",
@@ -377,15 +377,14 @@ class NewRequestDialog(ModalScreen[Result | None]):
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Submit", variant="primary", id="submit")
                 yield Button("Cancel", id="cancel")
-            yield Static("Enter next field · ctrl+s submits · Esc cancels (nothing changes)", classes="dialog-keys")
+            yield Static("Enter or ctrl+s submits · Tab next field · Esc cancels", classes="dialog-keys")
 
     @on(Input.Submitted)
-    def _next_field(self, event: Input.Submitted) -> None:
+    def _enter_submits(self, event: Input.Submitted) -> None:
+        # Enter submits from any field, as in any form; a required answer still missing is
+        # named and gets the focus (a scanned patron card ends in Enter: the title is next).
         event.stop()
-        if event.input.id == "new-note":
-            self.action_submit()
-        else:
-            self.focus_next()
+        self.action_submit()
 
     @on(Button.Pressed, "#submit")
     def _submit_pressed(self) -> None:

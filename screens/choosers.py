@@ -8,7 +8,7 @@ the statuses of the department's work-order type. The app applies the choice and
 
 from __future__ import annotations
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -53,6 +53,17 @@ class Chooser(ModalScreen[str | None]):
             if self.note:
                 yield Static(self.note, classes="dialog-note", markup=False)
             yield Static("↑↓ move · Enter choose · Esc cancel", classes="dialog-keys")
+
+    LIST_MOST = 18
+    """The most rows the list takes; on a short terminal it takes what the rest leaves."""
+
+    def on_resize(self, event: events.Resize) -> None:
+        # The dialog may take 90% of the height (libdesk.tcss); the title (with its margins),
+        # the note, the keys line (with its margin) and the border always stay in view, and
+        # the list scrolls in what is left: at 24 lines the keys line was pushed out.
+        around = 3 + (self.note.count("\n") + 1 if self.note else 0) + 2 + 2
+        room = int(event.size.height * 0.9) - around
+        self.query_one(OptionList).styles.max_height = max(3, min(self.LIST_MOST, room))
 
     def on_mount(self) -> None:
         options = self.query_one(OptionList)

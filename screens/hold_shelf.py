@@ -24,7 +24,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.markup import escape
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Label, Static
+from textual.widgets import DataTable, Label, Static
 from textual.worker import get_current_worker
 
 from libdesk import circulation
@@ -32,7 +32,7 @@ from libdesk.db import Database
 from libdesk.errors import LibdeskError
 from screens.base import DeskCommand
 from screens.list_base import ListScreen
-from screens.widgets import DeskHeader, ResultBanner, ScanField
+from screens.widgets import DeskFooter, DeskHeader, DeskTable, ResultBanner, ScanField
 from screens.widgets.result_line import ResultLine
 
 WAITING_COLUMNS: list[tuple[str, str, int | None]] = [
@@ -110,11 +110,11 @@ where the item goes. An item still within its pickup time is not cleared: lend i
             yield ScanField("Scan an item you take off the shelf, then Enter")
             yield ResultBanner("Ready: scan an expired item to clear it")
             yield Label("Waiting for pickup", id="hold-waiting-title", classes="hold-title")
-            yield DataTable(id="hold-waiting", cursor_type="none", zebra_stripes=True)
+            yield DeskTable(id="hold-waiting", flex=("title",), cursor_type="none", zebra_stripes=True)
             yield Label("Off the shelf", id="hold-expired-title", classes="hold-title")
-            yield DataTable(id="hold-expired", cursor_type="row", zebra_stripes=True)
+            yield DeskTable(id="hold-expired", flex=("title",), cursor_type="row", zebra_stripes=True)
             yield ResultLine(id="hold-result")
-        yield Footer(compact=True, show_command_palette=False)
+        yield DeskFooter()
 
     def on_mount(self) -> None:
         for table, columns in ((self.waiting_table, WAITING_COLUMNS), (self.expired_table, EXPIRED_COLUMNS)):

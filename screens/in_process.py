@@ -32,7 +32,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.markup import escape
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Input, Label, ProgressBar, Select, Static
+from textual.widgets import DataTable, Input, Label, ProgressBar, Select, Static
 from textual.widgets.option_list import Option
 from textual.worker import Worker, get_current_worker
 
@@ -49,7 +49,7 @@ from screens.item_dialogs import (
     ItemEditorDialog,
     PromptDialog,
 )
-from screens.widgets import DeskHeader
+from screens.widgets import DeskFooter, DeskHeader, DeskTable
 from screens.widgets.result_line import ResultLine
 
 PAGE = 200
@@ -121,7 +121,7 @@ class InProcessScreen(BulkListScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f8", "bulk_done", "Done", id="inprocess-done"),
         Binding("f9", "bulk_change_status", "Status", id="inprocess-change-status"),
-        Binding("space", "toggle_row", "Select row", show=False, id="inprocess-select"),
+        Binding("space", "toggle_row", "Tick / untick the row, move down", show=False, id="inprocess-select"),
         Binding("ctrl+w", "bulk_work_order", "Work Order", show=False, id="inprocess-work-order"),
         Binding("ctrl+b", "select_all", "Select all matching", show=False, id="inprocess-select-all"),
         Binding("ctrl+s", "export", "Export", show=False, id="inprocess-export"),
@@ -166,14 +166,14 @@ The list loads 200 rows at a time; moving to the end loads the next 200.
                 yield Select([("With requests", "yes"), ("Without requests", "no")], prompt="Requests: any",
                              id="filter-requests", compact=True)
             yield Label("", id="inprocess-count")
-            yield DataTable(id="inprocess", cursor_type="row", zebra_stripes=True, header_height=2)
+            yield DeskTable(id="inprocess", flex=("title",), cursor_type="row", zebra_stripes=True, header_height=2)
             with Horizontal(id="inprocess-work"):
                 yield Label("", id="work-label")
                 yield ProgressBar(id="work-progress", show_eta=False)
             yield ResultLine(id="inprocess-result")
-            yield Static("space select · ctrl+b all matching · F9 Change Status · F8 Done · Enter row actions · "
-                         "ctrl+s export · ctrl+t history", classes="list-keys")
-        yield Footer(compact=True, show_command_palette=False)
+            yield Static("Space ticks, moves down · ctrl+b all matching · F9 Change Status · F8 Done · "
+                         "Enter row actions · ctrl+s export · ctrl+t history", classes="list-keys")
+        yield DeskFooter()
 
     def on_mount(self) -> None:
         table = self.table

@@ -28,7 +28,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.widgets import DataTable, Footer, Label, Static
+from textual.widgets import DataTable, Label, Static
 
 from libdesk import queries, requests
 from libdesk.db import Database
@@ -42,7 +42,7 @@ from screens.item_dialogs import (
     describe_change,
 )
 from screens.list_base import ListScreen
-from screens.widgets import DeskHeader
+from screens.widgets import DeskTable, DeskFooter, DeskHeader
 from screens.widgets.result_line import ResultLine
 
 QUEUE_ACTIONS: list[tuple[str, str]] = [
@@ -62,19 +62,22 @@ class ItemDetailScreen(ListScreen):
         #detail-fields { height: auto; padding: 0 1; margin: 0 0 1 0; }
         .detail-title { color: $text-muted; padding: 0 1; }
         #detail-queue { height: auto; max-height: 9; }
-        #detail-history { height: 1fr; min-height: 5; }
+        #detail-history { height: 1fr; min-height: 4; }
         #detail-event { height: auto; max-height: 3; padding: 0 1; color: $text-muted; }
-        .list-keys { color: $text-muted; padding: 0 1; }
     }
     """
 
     TITLE = "Item Detail"
     SUPPORTS: ClassVar[frozenset[str]] = frozenset({"refresh"})
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "Back", show=False, id="detail-back"),
-        Binding("ctrl+f", "queue_action('activate')", "Activate request", show=False, id="detail-activate"),
-        Binding("delete", "queue_action('cancel')", "Cancel request", show=False, id="detail-cancel"),
-        Binding("ctrl+e", "queue_action('expiry')", "Update expiry", show=False, id="detail-expiry"),
+        # Shown in the footer, in this order, before the app's keys (screens.widgets.desk_footer).
+        Binding("ctrl+f", "queue_action('activate')", "Activate", id="detail-activate",
+                tooltip="Activate the highlighted request (Forced)"),
+        Binding("delete", "queue_action('cancel')", "Cancel", id="detail-cancel",
+                tooltip="Cancel the highlighted request"),
+        Binding("ctrl+e", "queue_action('expiry')", "Expiry", id="detail-expiry",
+                tooltip="Update the highlighted request's expiry date"),
+        Binding("escape", "back", "Back", id="detail-back", tooltip="Back to the list you came from"),
     ]
     HELP = """\
 The item's fields, its **request queue** in order (forced requests first, then by the
@@ -84,7 +87,9 @@ a request, who created it (the creator never changes).
 On the queue (Tab moves between the queue and the history), **Enter** opens a request's
 actions:
 
-- **Activate** (ctrl+f): the request is Forced and goes first. A loan is never recalled.
+- **Activate** (ctrl+f): the request is Forced: it goes ahead of every request that is not,
+  and behind the ones forced before it (the result line says its place). A loan is never
+  recalled.
 - **Cancel** (Del): what it does depends on the request's workflow step. *Pickup From
   Shelf* / *Waiting for Remote Storage* / waiting: the request and its work order are
   cancelled and the item stays where it is. *Transit Item*: don't; let the item arrive and
@@ -115,14 +120,12 @@ Esc goes back.
         with Vertical(id="detail-body"):
             yield Static(id="detail-fields")
             yield Label("Request queue", id="detail-queue-title", classes="detail-title")
-            yield DataTable(id="detail-queue", cursor_type="row", zebra_stripes=True)
+            yield DeskTable(id="detail-queue", flex=("note",), cursor_type="row", zebra_stripes=True)
             yield Label("History", id="detail-history-title", classes="detail-title")
-            yield DataTable(id="detail-history", cursor_type="row", zebra_stripes=True)
+            yield DeskTable(id="detail-history", flex=("change",), cursor_type="row", zebra_stripes=True)
             yield Static("", id="detail-event", markup=False)
             yield ResultLine(id="detail-result")
-            yield Static("Queue: Enter actions · ctrl+f Activate · Del Cancel · ctrl+e Update Expiry · "
-                         "Tab queue/history · Esc back", classes="list-keys")
-        yield Footer(compact=True, show_command_palette=False)
+        yield DeskFooter()
 
     def on_mount(self) -> None:
         queue = self.queue_table
@@ -223,6 +226,7 @@ Esc goes back.
     def _show_queue(self) -> None:
         table = self.queue_table
         keep = self.highlighted_key(table)
+        row_index = table.cursor_row  # a cancelled request's row is gone: stay at its place
         table.clear()
         for position, req in enumerate(self.item["requests"], start=1):
             # Codes keep the row on one line; the department's name is in the fields above.
@@ -236,12 +240,14 @@ Esc goes back.
                           Text(req["patron"] or ""), Text(req["creator"] or ""),
                           Text((req["placed_at"] or "")[:10]), Text(req["expiry"] or ""), Text(req["note"] or ""),
                           key=str(req["id"]))
-        self.move_to_key(table, keep)
+        self.move_to_key(table, keep, default=row_index)
         count = table.row_count
         table.display = count > 0
         self.query_one("#detail-queue-title", Label).update(
-            f"Request queue: {count} active request{'s' if count != 1 else ''}, in order" if count
-            else "Request queue: no active requests")
+            # The queue's keys are in the footer (Activate, Cancel, Expiry, Back); Enter and Tab here,
+            # on a line that is there anyway (at 80x24 a keys line of its own fell off the screen).
+            f"Request queue: {count} active request{'s' if count != 1 else ''}, in order · Enter actions · "
+            "Tab history" if count else "Request queue: no active requests")
 
     def _creators(self) -> dict[int, str]:
         """Request id -> creator: the operator who placed it (W15: it never changes)."""

@@ -29,7 +29,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Label, Static
+from textual.widgets import DataTable, Label, Static
 from textual.worker import Worker, get_current_worker
 
 from libdesk import config, exporting, queries, requests
@@ -48,7 +48,7 @@ from screens.item_dialogs import (
     confirm_cancel,
 )
 from screens.list_base import ListScreen
-from screens.widgets import DeskHeader
+from screens.widgets import DeskTable, DeskFooter, DeskHeader
 from screens.widgets.facet_list import FacetList
 from screens.widgets.result_line import ResultLine
 
@@ -68,10 +68,11 @@ FACET_TITLES = {
 """The facets as the sidebar names them, in the seed's order of narrowing."""
 assert tuple(FACET_TITLES) == MONITOR_FACETS, "a facet of the engine has no title here"
 
-WIDTHS = {"id": 7, "type": 12, "barcode": 14, "title": 12, "owner": 5, "pickup": 10, "material_type": 8,
-          "step": 17, "placed": 10, "expiry": 10, "creator": 7, "note": 16}
-"""Column widths (headers on two lines); the columns are exactly the export's (MONITOR_COLUMNS),
-in its order: the list scrolls sideways (←→) to the later ones."""
+WIDTHS = {"id": 7, "type": 11, "barcode": 14, "title": 12, "owner": 5, "pickup": 9, "material_type": 8,
+          "step": 15, "placed": 10, "expiry": 10, "creator": 7, "note": 10}
+"""Column widths (headers on two lines; a longer value ends in "…"); the columns are exactly the
+export's (MONITOR_COLUMNS), in its order. Title and Note take what a wider terminal leaves
+(DeskTable flex); on a narrower one the list scrolls sideways (←→) to the later ones."""
 
 ROW_ACTIONS: list[tuple[str, str]] = [
     ("cancel", "Cancel…          Del     depends on the workflow step"),
@@ -109,7 +110,7 @@ class MonitorScreen(ListScreen):
     DEFAULT_CSS = """
     MonitorScreen {
         #monitor-body { height: 1fr; }
-        #monitor-facets { width: 30%; min-width: 24; max-width: 34; height: 1fr; border-right: solid $panel-lighten-2; padding: 0 1 0 0; }
+        #monitor-facets { width: 30%; min-width: 24; max-width: 28; height: 1fr; border-right: solid $panel-lighten-2; padding: 0 1 0 0; }
         #monitor-main { width: 1fr; height: 1fr; padding: 0 1; }
         .monitor-title { color: $text-muted; padding: 0 1; }
         #monitor { height: 1fr; }
@@ -171,11 +172,12 @@ Tab moves to the list. **Enter** on a request opens its actions:
                 yield FacetList(id="facets")
             with Vertical(id="monitor-main"):
                 yield Label("", id="monitor-count", classes="monitor-title")
-                yield DataTable(id="monitor", cursor_type="row", zebra_stripes=True, header_height=2)
+                yield DeskTable(id="monitor", flex=("title", "note"), compact=True, cursor_type="row",
+                                zebra_stripes=True, header_height=2)
                 yield ResultLine(id="monitor-result")
                 yield Static("Enter row actions · Del Cancel · ctrl+y Edit · ctrl+e Expiry · ctrl+t Audit Trail · "
                              "ctrl+g item · ctrl+s export · Tab facets/list", classes="list-keys")
-        yield Footer(compact=True, show_command_palette=False)
+        yield DeskFooter()
 
     def on_mount(self) -> None:
         table = self.table

@@ -35,7 +35,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Input, Label, ProgressBar, Static
+from textual.widgets import DataTable, Input, Label, ProgressBar, Static
 from textual.worker import get_current_worker
 
 from libdesk import circulation, queries, requests, workorders
@@ -49,7 +49,7 @@ from screens.item_dialogs import (
     RequestDialog,
     RequestForm,
 )
-from screens.widgets import DeskHeader
+from screens.widgets import DeskFooter, DeskHeader, DeskTable
 from screens.widgets.result_line import ResultLine
 from screens.work_order import WorkOrderDialog, WorkOrderForm
 
@@ -167,7 +167,7 @@ how many requests wait for it. **Enter** on a row opens its actions:
             yield Input(placeholder="Barcode, prefix* or words of title / author / call number, then Enter",
                         id="search", select_on_focus=False)
             yield Label(self._summary, id="items-count")
-            yield DataTable(id="items", cursor_type="row", zebra_stripes=True)
+            yield DeskTable(id="items", flex=("title",), cursor_type="row", zebra_stripes=True)
             with Horizontal(id="items-work"):
                 yield Label("", id="work-label")
                 yield ProgressBar(id="work-progress", show_eta=False)
@@ -175,7 +175,7 @@ how many requests wait for it. **Enter** on a row opens its actions:
             yield Static("Enter on a row: actions · space select · ctrl+b all matching · ctrl+w Work Order · "
                          "ctrl+n Request · ctrl+y Edit Item · ctrl+t History · ctrl+g Queue", id="items-keys",
                          classes="list-keys")
-        yield Footer(compact=True, show_command_palette=False)
+        yield DeskFooter()
 
     def on_mount(self) -> None:
         table = self.table

@@ -24,7 +24,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.markup import escape
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Label, Static
+from textual.widgets import DataTable, Label, Static
 from textual.worker import get_current_worker
 
 from libdesk import circulation, scan
@@ -32,7 +32,7 @@ from libdesk.db import Database
 from libdesk.errors import LibdeskError
 from screens.base import DeskCommand
 from screens.list_base import ListScreen
-from screens.widgets import DeskHeader, ResultBanner, ScanField
+from screens.widgets import DeskTable, DeskFooter, DeskHeader, ResultBanner, ScanField
 from screens.widgets.result_line import ResultLine
 
 COLUMNS: list[tuple[str, str, int | None]] = [
@@ -100,11 +100,11 @@ in hand for another reason goes to Scan In Items (F2).
             yield ScanField("Scan each item you pull from the shelf, then Enter")
             yield ResultBanner("Ready: scan an item from the list")
             yield Label("Pick From Shelf", id="pick-shelf-title", classes="pick-title")
-            yield DataTable(id="pick-shelf", cursor_type="none", zebra_stripes=True)
+            yield DeskTable(id="pick-shelf", flex=("title",), cursor_type="none", zebra_stripes=True)
             yield Label("Waiting for Remote Storage", id="pick-remote-title", classes="pick-title")
-            yield DataTable(id="pick-remote", cursor_type="none", zebra_stripes=True)
+            yield DeskTable(id="pick-remote", flex=("title",), cursor_type="none", zebra_stripes=True)
             yield ResultLine(id="pick-result")
-        yield Footer(compact=True, show_command_palette=False)
+        yield DeskFooter()
 
     def on_mount(self) -> None:
         for table in (self.shelf_table, self.remote_table):

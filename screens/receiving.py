@@ -27,14 +27,14 @@ from textual.containers import Horizontal, Vertical
 from textual.markup import escape
 from textual.message import Message
 from textual.reactive import reactive
-from textual.widgets import Checkbox, DataTable, Footer, Label, Static
+from textual.widgets import Checkbox, DataTable, Label, Static
 
 from libdesk import receiving
 from libdesk.core import Result
 from libdesk.db import Database
 from libdesk.errors import LibdeskError
 from screens.base import DeskCommand, DeskScreen
-from screens.widgets import DeskHeader, ResultBanner, ScanField
+from screens.widgets import DeskTable, DeskFooter, DeskHeader, ResultBanner, ScanField
 from screens.widgets.result_banner import describe_result
 
 MAX_ROWS = 500
@@ -143,11 +143,12 @@ one if none is marked. F5 reads the list again.
             yield ScanField("Scan an item to receive it, then Enter")
             yield ResultBanner("Ready: scan an item, or mark rows (ctrl+t) and press ctrl+s")
             yield Label("", id="awaiting-title")
-            yield DataTable(id="awaiting", cursor_type="row", zebra_stripes=True)
-        yield Footer(show_command_palette=False)
+            yield DeskTable(id="awaiting", flex=("title",), cursor_type="row", zebra_stripes=True)
+        yield DeskFooter()
 
     def on_mount(self) -> None:
         self.query_one("#keep", Checkbox).can_focus = False  # Tab goes scan field <-> list only
+        self.query_one("#keep", Checkbox).BUTTON_INNER = "X" if self.keep_in_department else " "
         table = self.awaiting_table
         table.add_column(MARK, key="mark", width=1)
         table.add_column("Barcode", key="barcode", width=16)
@@ -187,7 +188,12 @@ one if none is marked. F5 reads the list again.
         return super().supports(action)
 
     def watch_keep_in_department(self, keep: bool) -> None:
-        self.query_one("#keep", Checkbox).value = keep
+        box = self.query_one("#keep", Checkbox)
+        # Textual's checkbox shows an X in both states (only its colour changes): an empty box
+        # when off, so the state reads without colour (issue 12, item 5).
+        box.BUTTON_INNER = "X" if keep else " "
+        box.value = keep
+        box.refresh()
         self._show_options()
 
     @on(Checkbox.Changed, "#keep")

@@ -21,7 +21,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.markup import escape
-from textual.widgets import DataTable, Footer, Label, Static
+from textual.widgets import DataTable, Label, Static
 
 from libdesk import circulation, workorders
 from libdesk.core import Result
@@ -29,7 +29,7 @@ from libdesk.db import Database
 from libdesk.errors import DatabaseUnreachable, LibdeskError, NotFound
 from screens.base import UNREACHABLE_REFUSAL, DeskCommand, DeskScreen, NoticePopup
 from screens.slip_offer import SLIP_BINDING, SlipOffer
-from screens.widgets import DeskHeader, ResultBanner, ScanField
+from screens.widgets import DeskFooter, DeskHeader, DeskTable, ResultBanner, ScanField
 from screens.widgets.result_banner import OUTCOME_CLASSES, describe_result, outcome_of
 from screens.work_order import WorkOrderDialog, WorkOrderForm
 
@@ -137,8 +137,8 @@ the palette's *Print slips automatically* prints every one at once.
             yield ScanField("Scan a returned item, then Enter")
             yield ResultBanner("Ready: scan a returned item")
             yield Label("Recently returned · ↑↓ pick · ctrl+w Work Order", id="returned-title")
-            yield DataTable(id="returned", cursor_type="row", zebra_stripes=True)
-        yield Footer(show_command_palette=False)
+            yield DeskTable(id="returned", flex=("title",), cursor_type="row", zebra_stripes=True)
+        yield DeskFooter()
 
     def on_mount(self) -> None:
         table = self.returned_table

@@ -22,7 +22,7 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.markup import escape
-from textual.widgets import Footer, Label
+from textual.widgets import Label
 
 from libdesk import scan
 from libdesk.core import Result
@@ -31,7 +31,7 @@ from libdesk.errors import DatabaseUnreachable, LibdeskError, NotFound
 from libdesk.scanners.double import Repeat
 from screens.base import UNREACHABLE_REFUSAL, DeskCommand, DeskScreen
 from screens.slip_offer import SLIP_BINDING, SlipOffer
-from screens.widgets import DeskHeader, LogEntry, ResultBanner, ScanField, ScanLog
+from screens.widgets import DeskFooter, DeskHeader, LogEntry, ResultBanner, ScanField, ScanLog
 from screens.widgets.result_banner import describe_result, outcome_of
 
 
@@ -89,7 +89,7 @@ the palette's *Print slips automatically* prints every one at once. A barcode no
             yield ResultBanner()
             yield Label("This session", id="log-title")
             yield ScanLog()
-        yield Footer(show_command_palette=False)
+        yield DeskFooter()
 
     def on_mount(self) -> None:
         for name in ("currently_at", "status", "done"):

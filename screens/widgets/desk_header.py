@@ -2,8 +2,9 @@
 the scanner and task slots, on every screen.
 
 It reads the app's reactives and repaints when they change (as Textual's own ``Header`` watches
-``app.title``). It is one line on a wide terminal and wraps its parts onto more lines on a
-narrow one, never cutting a part in half. Clicking the operator or Currently At opens the
+``app.title``). It is two lines at every width, so the
+screen below keeps its place: who and where, then database, scanner and tasks; a line too
+long for the terminal shortens its longest part with an ellipsis. Clicking the operator or Currently At opens the
 chooser for it.
 
 The database slot turns red while the database server cannot be reached (the app's
@@ -107,30 +108,49 @@ class DeskHeader(Widget):
             style = self.get_visual_style("desk-header--scanner", partial=True)
             parts.append((Content.assemble("Scanner ", (scanner, style)), f"Scanner {scanner}"))
         tasks = int(getattr(app, "task_count", 0))
-        parts.append((f"Tasks [b $text-warning]{tasks}[/]" if tasks else "Tasks 0", f"Tasks {tasks}"))
+        if tasks:
+            # Say what the count is and where it is dealt with: "Tasks 2" alone meant nothing.
+            spec = getattr(app, "screen_specs", {}).get("borrowing")
+            where = f": {spec.key.upper()}" if spec is not None and spec.key else ""
+            hint = f" (lender messages{where})"
+            parts.append((f"Tasks [b $text-warning]{tasks}[/]{escape(hint)}", f"Tasks {tasks}{hint}"))
+        else:
+            parts.append(("Tasks 0", "Tasks 0"))
         return [(part if isinstance(part, Content) else Content.from_markup(part), cell_len(plain))
                 for part, plain in parts]
 
     def _lines(self, width: int) -> list[Content]:
-        lines: list[Content] = []
-        current: list[Content | str] = []
-        used = 0
+        """Always two lines, whatever the width (the screen below never jumps): who and where,
+        then the database, scanner and tasks. A line too long for the terminal gives up cells
+        from its longest part first (a place name, a database path), with an ellipsis: nothing
+        is cut without one."""
+        parts = self._parts()
+        return [self._fit(parts[:3], width), self._fit(parts[3:], width)]
+
+    @staticmethod
+    def _fit(parts: list[tuple[Content, int]], width: int) -> Content:
         sep = cell_len(SEPARATOR)
-        for part, length in self._parts():
-            if current and used + sep + length > width:
-                lines.append(Content.assemble(*current))
-                current, used = [], 0
-            if current:
-                current.append(SEPARATOR)
-                used += sep
-            current.append(part)
-            used += length
-        if current:
-            lines.append(Content.assemble(*current))
-        return lines
+        lengths = [length for _part, length in parts]
+        contents = [part for part, _length in parts]
+        excess = sum(lengths) + sep * (len(parts) - 1) - width
+        while excess > 0:
+            longest = max(range(len(parts)), key=lambda i: lengths[i])
+            keep = max(lengths[longest] - excess, 8)
+            if keep >= lengths[longest]:
+                break
+            contents[longest] = contents[longest].truncate(keep, ellipsis=True)
+            excess -= lengths[longest] - keep
+            lengths[longest] = keep
+        pieces: list[Content | str] = []
+        for part in contents:
+            if pieces:
+                pieces.append(SEPARATOR)
+            pieces.append(part)
+        line = Content.assemble(*pieces)
+        return line.truncate(width, ellipsis=True) if line.cell_length > width else line
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        return max(1, len(self._lines(width)))
+        return 2
 
     def render(self) -> Content:
         return Content("\n").join(self._lines(self.content_size.width or 80))

@@ -354,6 +354,28 @@ async def test_new_request_refused_in_the_pop_up_then_made(borrowing_db) -> None
         assert screen.result_line.text.startswith("Borrowing request 23 for patron P0007: Ready to be Sent")
 
 
+async def test_enter_submits_the_new_request_and_names_a_missing_answer(borrowing_db) -> None:
+    """Issue 12 item 2: Enter submits from any field, as in any form; with the title still
+    missing it is named and gets the focus (a scanned patron card ends in Enter)."""
+    app = borrowing_app(borrowing_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _open(pilot)
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, NewRequestDialog)
+        await pilot.press(*"P0007", "enter")
+        await pilot.pause()
+        assert app.screen is dialog and dialog.focused is dialog.query_one("#new-title", Input)
+        assert "Title is needed" in str(dialog.query_one("#new-error").render())
+        assert len(borrowing.list_requests(borrowing_db)) == 22
+        await pilot.press(*"Flora of Maine", "enter")
+        await settle(pilot)
+        assert app.screen is not dialog
+        made = borrowing.list_requests(borrowing_db)[0]
+        assert (made["id"], made["patron"]) == (23, "P0007")
+
+
 async def test_monthly_check_and_report_list_the_request_stuck_in_transit(borrowing_db, tmp_path: Path) -> None:
     """B8: the monthly check counts completed requests not returned properly; the report lists
     the one stuck in Transit first, and ctrl+s exports it to XLSX that reads back."""

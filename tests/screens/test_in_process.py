@@ -279,7 +279,7 @@ async def test_help_lists_this_screens_keys_and_the_palette_its_commands(list_db
         assert isinstance(app.screen, HelpScreen)
         keys = dict(app.screen.keys)
         assert keys[app.get_key_display(Binding("f8", ""))] == "Done"
-        assert "Select all matching" in keys.values() and "Select row" in keys.values()
+        assert "Select all matching" in keys.values() and "Tick / untick the row, move down" in keys.values()
 
 
 @pytest.mark.parametrize("suffix", ["xlsx", "csv"])

@@ -181,3 +181,23 @@ class TestItemDetailSnapshots:
             await pilot.pause()
 
         assert snap_compare(list_app(list_db), terminal_size=SIZE, run_before=run_before)
+
+
+async def test_after_a_cancel_the_cursor_stays_at_the_cancelled_requests_place(list_db) -> None:
+    """Issue 12 item 5: the next key must not act on row 1 because the cursor jumped there."""
+    for patron in ("P0006", "P0007"):
+        requests.place_request(list_db, "W12", patron, "WID-CIRC", operator="circ", at="WID-CIRC")
+    app = list_app(list_db)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _open(pilot, "W12")
+        table = screen.queue_table
+        assert table.row_count == 3
+        table.move_cursor(row=1)
+        await pilot.pause()
+        third = table.coordinate_to_cell_key((2, 0)).row_key.value  # type: ignore[arg-type]
+        await pilot.press("delete")
+        await pilot.pause()
+        await _answer(pilot, yes=True)
+        await settle(pilot)
+        assert table.row_count == 2
+        assert table.cursor_row == 1 and screen.highlighted_key(table) == third
