@@ -1001,6 +1001,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+OPEN_COMMANDS = frozenset({
+    "cmd_init", "cmd_login", "cmd_logout",  # before anyone can sign in, and signing in itself
+    "cmd_settings", "cmd_scanners",  # this workstation's own file and ports (--set-operator signs in itself)
+    "cmd_operator",  # checks its own: the first secret while no account has one, else an administrator
+    "cmd_public",  # what the patron catalogue shows anyone
+    "cmd_listen",  # signs in at start and re-checks before every scan (operators.recheck)
+    "cmd_current", "cmd_upgrade", "cmd_copy",  # libdesk db: whoever holds the file has it all anyway
+})
+"""Commands that run without a signed-in operator when the institution requires sign-in; every
+other command, reads included, needs one (issue 14 item 1: a queue names patrons)."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     raw = list(sys.argv[1:] if argv is None else argv)
     for arg in raw:
@@ -1020,6 +1032,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             wait_for_database(rt)  # the desk app too waits for a server that is not up yet
             return cmd_app(rt)
+        if func.__name__ not in OPEN_COMMANDS and rt.db.institution.sign_in.required:
+            rt.standing  # noqa: B018 - refuses in one line when nobody is signed in
         return int(func(rt))
     except LibdeskError as exc:
         print(f"libdesk: {exc.message}", file=sys.stderr)

@@ -120,3 +120,20 @@ def test_sign_in_settings_are_validated():
     with pytest.raises(Exception, match="sign_in.idle_minutes"):
         institution.parse(base.replace("sign_in = false", "[sign_in]\nidle_minutes = 99999999\n", 1)
                           .replace("\n[institution]", "\n[institution]", 1), "x.toml")
+
+
+def test_reads_need_a_signed_in_operator_too(station):
+    """A queue names patrons and the history names operators: with sign-in required, reading
+    needs a signed-in operator as acting does. What the patron catalogue shows anyone
+    (`libdesk public`) and signing in itself do not."""
+    for args in (["item", "show", "W01"], ["item", "history", "W01"], ["search", "title"], ["overview"],
+                 ["request", "list", "W01"], ["monitor"]):
+        r = station(*args)
+        assert r.returncode == 1 and r.stderr.count("\n") == 1 and "Sign in first" in r.stderr, (args, r.stderr)
+        assert r.stdout == ""
+    assert station("public", "W01").returncode == 0
+    assert station("operator", "add", "admin", "--secret-stdin", stdin="admin-pass\n").returncode == 0
+    r = station("--operator", "admin", "item", "show", "W01", secret="admin-pass")
+    assert r.returncode == 0, r.stderr
+    r = station("--operator", "admin", "item", "show", "W01", secret="wrong")
+    assert r.returncode == 1 and r.stdout == ""
