@@ -65,7 +65,10 @@ class DeskTable(DataTable[Any]):
         column = super().add_column(label, width=width, key=key, default=default)
         if key in self.flex:
             self.flex_min[key] = width or MIN_FLEX
-            self.fit_columns()
+        # Every column added changes what the flexible ones may take: a fixed column added
+        # after them (Return Items' Time) was otherwise pushed off the right edge until the
+        # next resize, and whether a resize came first was a race.
+        self.fit_columns()
         return column
 
     def add_row(self, *cells: CellType, height: int | None = 1, key: str | None = None,
