@@ -141,6 +141,11 @@ def loan(db: Database, barcode: str, patron_id: str, *, at: str, operator: str, 
                                  "(lend it anyway only with an override)")
             if req["patron"] != patron_id:
                 passed_over = release_current(ctx, item) or req
+                # The borrower may be further down the queue: their request is filled now, or
+                # the item would come back to the hold shelf for them when they return it.
+                mine = [r for r in ctx.queue(item["id"]) if r["kind"] == PATRON and r["patron"] == patron_id]
+                if mine:
+                    complete_request(ctx, item, mine[0]["id"], f"loaned to {patron_id}")
             else:
                 complete_request(ctx, item, req["id"], f"loaned to {patron_id}")
         elif process is not None:

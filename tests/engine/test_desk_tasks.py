@@ -127,6 +127,18 @@ def test_an_item_on_the_hold_shelf_for_someone_else_is_lent_only_with_an_overrid
     assert circulation.hold_shelf(db, "WID-CIRC") == []
 
 
+def test_an_override_on_the_hold_shelf_fills_the_borrowers_own_request_further_down(db):
+    """P0002 is second in the queue of an item waiting on the shelf for P0001: lent to P0002 by
+    override, P0002's request is filled (not left waiting to send the item back to the shelf for
+    them at their return), and P0001's keeps waiting."""
+    first = requests.place_request(db, "W15", "P0001", "WID-CIRC", operator="circ").extra["request"]["id"]
+    second = requests.place_request(db, "W15", "P0002", "WID-CIRC", operator="circ").extra["request"]["id"]
+    scan.scan_in(db, "W15", at="WID-CIRC", operator="circ")
+    circulation.loan(db, "W15", "P0002", at="WID-CIRC", operator="circ", override=True)
+    waiting = [r["id"] for r in queries.item_show(db, "W15")["requests"]]
+    assert waiting == [first] and second not in waiting
+
+
 def test_the_requesting_patron_needs_no_override(db):
     requests.place_request(db, "W16", "P0001", "WID-CIRC", operator="circ")
     result = circulation.loan(db, "W16", "P0001", at="WID-CIRC", operator="circ")
