@@ -903,7 +903,8 @@ def build_parser() -> argparse.ArgumentParser:
     q = hs_sub.add_parser("clear", parents=[common], help="take an expired (or cancelled) item off the hold shelf: "
                                                           "next request, reshelve, send home or back to the lender")
     q.add_argument("barcode")
-    q.add_argument("--at", metavar="DESK")
+    # SUPPRESS: `holdshelf --at D clear B` keeps D (a default here would overwrite it with None).
+    q.add_argument("--at", metavar="DESK", default=argparse.SUPPRESS)
     q.set_defaults(func=cmd_holdshelf)
 
     p = add("inhouse", cmd_inhouse, "register an in-house use of an item at a desk (counted, nothing else changes)")

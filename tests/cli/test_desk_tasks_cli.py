@@ -87,6 +87,12 @@ def test_holdshelf_lists_since_and_until_and_clear_takes_an_expired_item_off(db:
     assert any(e["action"] == "hold_shelf_expired" and e["operator"] == "circ" for e in events)
 
 
+def test_holdshelf_at_before_clear_is_kept(db: Path) -> None:
+    """`holdshelf --at DESK clear B`: the desk given before the subcommand counts (the
+    subcommand's own --at must not overwrite it with nothing)."""
+    refused(db, DAY, "holdshelf", "--at", "WID-CIRC", "clear", "WID-0002", match="not on the hold shelf")
+
+
 def test_holdshelf_clear_of_an_item_not_on_the_shelf_is_refused(db: Path) -> None:
     refused(db, DAY, "holdshelf", "clear", "WID-0002", "--at", "WID-CIRC", match="not on the hold shelf")
     refused(db, DAY, "holdshelf", "clear", "NOPE", "--at", "WID-CIRC", match="No item with barcode")
