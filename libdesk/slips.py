@@ -101,7 +101,8 @@ def routing_slip(db: Database, barcode: str) -> str:
         if serving is not None and serving["kind"] == "patron":
             lines.append(f"For patron  {serving['patron']} (request {serving['id']})")
         elif serving is not None:
-            lines.append(f"For         {inst.work_order_types[serving['work_order_type']].name} work order "
+            kind = inst.work_order_types.get(serving["work_order_type"])  # a type since removed: its code
+            lines.append(f"For         {kind.name if kind else serving['work_order_type']} work order "
                          f"(request {serving['id']})")
         elif dest == item["home"]:
             lines.append("Going home")
