@@ -82,6 +82,15 @@ class DeskTable(DataTable[Any]):
     def on_resize(self, event: events.Resize) -> None:
         self.fit_columns()
 
+    def _update_dimensions(self, new_rows: Any) -> None:
+        # A fixed column without a width (Return Items' Next Step) grows with the rows added,
+        # which DataTable measures only here, when idle: fit again, or the columns after it
+        # were pushed off the right edge until the next resize, and whether a resize came
+        # after the rows was a race a loaded CI machine lost.
+        super()._update_dimensions(new_rows)
+        if any(column.auto_width and key.value not in self.flex for key, column in self.columns.items()):
+            self.fit_columns()
+
     def fit_columns(self) -> None:
         """Give the flexible columns the width the fixed ones leave (at least the width each
         was added with)."""

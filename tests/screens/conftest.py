@@ -88,12 +88,27 @@ def presses_settle(monkeypatch: pytest.MonkeyPatch) -> None:
     :func:`wedge_settled`), so tests read the screen as a person would see it."""
     press = Pilot.press
 
-    async def press_and_settle(self: Pilot[object], *keys: str) -> None:
-        await press(self, *keys)
-        app = self.app
+    async def settle(pilot: Pilot[object]) -> None:
+        app = pilot.app
         if isinstance(app, LibdeskApp) and app.wedge is not None:
             await wedge_settled(app)
-            await self.pause()  # the released keys, replayed, reach their widget
+            await pilot.pause()  # the released keys, replayed, reach their widget
+
+    async def press_and_settle(self: Pilot[object], *keys: str) -> None:
+        # A key that is not a character (Enter, F3, ctrl+w) may switch screens, open a pop-up
+        # or commit a scan: the keys after it must reach what it brought up, as they would
+        # for a person who looks before typing on. On a loaded CI machine a snapshot's
+        # ``press=["f3", *"W04", "enter", "ctrl+w"]`` otherwise raced the screen switch.
+        group: list[str] = []
+        for key in keys:
+            group.append(key)
+            if len(key) > 1 and key != "space":
+                await press(self, *group)
+                await settle(self)
+                group = []
+        if group:
+            await press(self, *group)
+            await settle(self)
 
     monkeypatch.setattr(Pilot, "press", press_and_settle)
 
