@@ -124,6 +124,13 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+OK = "ok"
+WARNING = "warning"
+INFO = "info"
+SEVERITIES = (OK, WARNING, INFO)
+"""A result's severity: what colour a face gives it (a refusal is an exception, never a result)."""
+
+
 @dataclass
 class Result:
     """What an engine action did, for a person (``message``) and for scripts (the rest)."""
@@ -136,11 +143,19 @@ class Result:
     """hold_shelf | transit | reshelve | in_process | stays | loan | ... (None when not about an item)."""
     item: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    code: str = ""
+    """What happened, as a stable name a face may test (``borrowing.checked_in_not_returned``);
+    "" when the message alone says it. Faces never test the message's words."""
+    severity: str = OK
+    """How a face shows it: :data:`OK`, :data:`WARNING` (done, but something needs a person's
+    attention) or :data:`INFO`."""
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "barcode": self.barcode,
             "message": self.message,
+            "code": self.code,
+            "severity": self.severity,
             "destination": self.destination,
             "next_step": self.next_step,
             "item": self.item,

@@ -53,7 +53,7 @@ from textual.widgets import (
 from textual.widgets.option_list import Option
 from textual.worker import Worker, get_current_worker
 
-from libdesk import borrowing, config, exporting, scan
+from libdesk import borrowing, config, exporting
 from libdesk.core import Result
 from libdesk.db import Database
 from libdesk.errors import LibdeskError
@@ -62,13 +62,11 @@ from screens.borrowing_dialogs import (
     CLEANUP,
     DETAILS,
     REPORT,
-    SCAN_IN,
     ActionDialog,
     ActionForm,
     NewRequestDialog,
     NewRequestForm,
     action_menu,
-    check_action_label,
     check_action_option,
     desk_choices,
     partner_names,
@@ -101,36 +99,15 @@ LIST_WIDTHS = {"id": 7, "status_name": 19, "patron": 6, "title": 17, "partner": 
                "days": 4, "item_barcode": 8, "active_messages": 8}
 """The Requests columns are exactly ``borrowing.LIST_COLUMNS`` (and the export's), in its order."""
 
-CHECK_COLUMNS: list[tuple[str, str, int]] = [
-    ("id", "Request", 7), ("text", "Title / message", 34), ("action", "Action", 16), ("patron", "Patron", 6),
-    ("partner", "Partner", 9), ("since", "Since", 10), ("days", "Days", 4),
-]
-"""A check view's columns (key, header, width); each state is a heading row above its requests."""
-CHECK_EXPORT_COLUMNS = [("state", "State"), *[(key, header) for key, header, _ in CHECK_COLUMNS]]
+CHECK_WIDTHS = {"id": 7, "text": 34, "action": 16, "patron": 6, "partner": 9, "since": 10, "days": 4}
+"""A check view's columns are exactly ``borrowing.CHECK_COLUMNS``; each state is a heading row."""
 
 REPORT_WIDTHS = {"process": 24, "id": 7, "patron": 6, "title": 20, "lender": 8, "barcode": 9, "where": 36,
                  "completed": 10, "cleanup": 60}
 """The report's columns are exactly ``borrowing.REPORT_COLUMNS`` (and the export's)."""
 
-DATE_KEYS = ("since", "completed")
-"""Columns holding a time: shown (and exported) as the date."""
-
-
-def cell_text(key: str, value: Any) -> str:
-    """A value as a cell shows it, and as the export writes it."""
-    if value is None:
-        return ""
-    if key in DATE_KEYS:
-        return str(value)[:10]
-    return str(value)
-
-
-def shown_rows(rows: Iterable[dict[str, Any]], columns: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:
-    """Rows as the table shows them (L4: the export writes exactly what is shown)."""
-    keys = [key for key, _ in columns]
-    # Numbers stay numbers (a spreadsheet sorts them as such); times become the date shown.
-    return [{key: cell_text(key, row.get(key)) if key in DATE_KEYS or row.get(key) is None else row[key]
-             for key in keys} for row in rows]
+cell_text = borrowing.cell_text
+"""A value as a cell shows it, and as the export writes it (the engine's rule)."""
 
 
 @dataclass(frozen=True)
@@ -170,121 +147,74 @@ class RequestActionsScreen(ListScreen):
         self.app.push_screen(chooser, lambda name: self.run_action(name, b) if name else None)
 
     def run_action(self, name: str, b: dict[str, Any]) -> None:
-        """Do action ``name`` (a menu id) on request ``b``: ask what it needs, then call the engine."""
-        app = self.desk
-        db, i = self.db, int(b["id"])
-        op, at = app.operator, app.currently_at
-        inst = db.institution
-        partner = partner_names(inst, [b["current_partner"]]) if b.get("current_partner") else "the partner"
-        what = f"request {i} · {b['title']}"
-        here = app.currently_at if app.place is not None and app.place.is_desk else None
-
-        def ask(dialog: ActionDialog, then: Callable[[ActionForm], Any]) -> None:
-            self.app.push_screen(dialog, lambda form: self.engine_action(then, form) if form is not None else None)
-
-        def confirm(title: str, text: str, yes: str, then: Callable[[], Any], danger: bool = False) -> None:
-            self.app.push_screen(ConfirmDialog(title, text, yes=yes, no="Back", danger=danger,
-                                               id="borrowing-confirm"),
-                                 lambda ok: self.engine_action(lambda _: then(), None) if ok else None)
-
+        """Do action ``name`` (a menu id) on request ``b``: ask what its row of the engine's
+        table (:data:`libdesk.borrowing.TRANSITIONS`) says it needs, then call the engine."""
         if name == DETAILS:
-            self.app.push_screen(BorrowingDetailScreen(db, i))
+            self.app.push_screen(BorrowingDetailScreen(self.db, int(b["id"])))
         elif name == REPORT:
             self.show_report()
-        elif name == "send":
-            self.engine_action(lambda _: borrowing.send(db, i, operator=op, at=at), None)
-        elif name == "locate":
-            self.engine_action(lambda _: borrowing.locate(db, i, operator=op, at=at), None)
-        elif name == "loan":
-            # The pickup desk, where the item waits on the hold shelf (the engine checks it does).
-            self.engine_action(lambda _: borrowing.loan(db, i, operator=op), None)
-        elif name == "dismiss":
-            self.engine_action(lambda _: borrowing.dismiss(db, i, operator=op, at=at), None)
         elif name.startswith("dismiss:"):
-            message_id = int(name.partition(":")[2])
-            self.engine_action(lambda _: borrowing.dismiss(db, i, message_id, operator=op, at=at), None)
-        elif name == "cancel":
-            options: list[Option | None] = [
-                Option("By the patron   (from their account)", id="patron"),
-                Option("By staff        (the patron is told to try InterLibrary Loan)", id="staff"),
-            ]
-            self.app.push_screen(
-                Chooser(f"Cancel {what}: on whose behalf?", options, id="borrowing-cancel-by",
-                        note=f"{b['status_name']}: what cancelling does from here, the result says "
-                             "(a partner that has it is asked to cancel; an item already shipped still "
-                             "arrives and goes back to the lender)."),
-                lambda by: self.engine_action(
-                    lambda _: borrowing.cancel(db, i, by=by, operator=op, at=at), None) if by else None)
-        elif name == "complete":
-            confirm(f"Route request {i} to Request Completed?",
-                    f"{b['status_name']}: the seed's clean-up. If a mistake was made, submit a new request for "
-                    f"patron {b['patron']} first (ctrl+n).", "Complete it",
-                    lambda: borrowing.complete(db, i, operator=op, at=at))
-        elif name == "receive":
-            ask(ActionDialog(f"Receive the item · {what}", desks=desk_choices(inst), desk=here or b["pickup"],
-                             text_label="Barcode", text=b.get("item_barcode") or "",
-                             placeholder="blank: the lender's, else RS + the request number",
-                             note="A temporary item is made: on the hold shelf when received at the pickup desk "
-                                  f"({b['pickup']}), else in transit to it; the patron is told it waits.",
-                             ok="Receive", id="borrowing-receive"),
-                lambda form: borrowing.receive(db, i, at=form.desk or "", operator=op, barcode=form.text or None))
-        elif name == "return":
-            ask(ActionDialog(f"Return the item · {what}", desks=desk_choices(inst), desk=here,
-                             note="The desk where the patron returned it: at the resource-sharing library it "
-                                  "goes back to the lender, elsewhere in transit to the resource-sharing desk.",
-                             ok="Return", id="borrowing-return"),
-                lambda form: borrowing.return_item(db, i, at=form.desk or "", operator=op))
-        elif name in (SCAN_IN, CLEANUP):
-            barcode = b.get("item_barcode") or ""
-            # Offered first: the resource-sharing desk, where a borrowed item goes back to its lender.
-            ask(ActionDialog(f"Scan In {barcode} · {what}", desks=desk_choices(inst),
-                             desk=borrowing.rs_desk(inst, b).code if name == SCAN_IN else here,
-                             note="Scan In at a circulation desk, as if scanned there: the item goes where its "
-                                  "request says (back to the lender, or out of the catalogue once the lender "
-                                  "checked it in).", ok="Scan in", id="borrowing-scan-in"),
-                lambda form: scan.scan_in(db, barcode, at=form.desk or "", operator=op))
-        elif name == "note":
-            ask(ActionDialog(f"Add a note · {what}", text_label="Note",
-                             note="An Active Note until dismissed (the daily check lists it).", ok="Add note",
-                             id="borrowing-note"),
-                lambda form: borrowing.add_note(db, i, form.text, operator=op, at=at))
-        elif name == "partner-ship":
-            ask(ActionDialog(f"{partner} shipped the item · {what}", text_label="Their barcode",
-                             text=b.get("item_barcode") or "", placeholder="the lender's barcode, if known",
-                             note="Recorded for the partner: the request becomes Shipped Physically (the weekly "
-                                  "check lists it until it is received).", ok="Record shipment",
-                             id="borrowing-partner-ship"),
-                lambda form: borrowing.partner_ship(db, i, operator=op, barcode=form.text or None, at=at))
-        elif name == "partner-reject":
-            ask(ActionDialog(f"{partner} rejected the request · {what}", text_label="Reason",
-                             placeholder="optional, e.g. not on shelf",
-                             note="Recorded for the partner: the next partner of the rota gets the request; "
-                                  "after the last one it is Rejected by Partner and the patron is told.",
-                             ok="Record rejection", id="borrowing-partner-reject"),
-                lambda form: borrowing.partner_reject(db, i, operator=op, reason=form.text, at=at))
-        elif name == "partner-expire":
-            confirm(f"The request expired at {partner}?",
-                    "Recorded for the partner: the next partner of the rota gets the request; after the last "
-                    "one it is Expired and the patron is told.", "Record expiry",
-                    lambda: borrowing.partner_expire(db, i, operator=op, at=at))
-        elif name == "partner-message":
-            ask(ActionDialog(f"General message from {partner} · {what}", text_label="Message",
-                             placeholder="what the lender wrote",
-                             note="It stays active, in the header's task count, until dismissed.",
-                             ok="Record message", id="borrowing-partner-message"),
-                lambda form: borrowing.partner_message(db, i, form.text, operator=op, at=at))
-        elif name == "partner-checkin":
-            item = b.get("item")
-            stuck = ""
-            if item and not str(item.get("transit_to") or "").startswith(borrowing.PARTNER_PREFIX):
-                stuck = (f"\n\nThe item {item['barcode']} is still here ({item['process_name']}): it was not "
-                         "returned properly, and the request will be in the monthly report.")
-            confirm(f"{partner} checked the item in?",
-                    "Recorded for the lender: the request becomes Request Completed." + stuck,
-                    "Record check-in", lambda: borrowing.partner_checkin(db, i, operator=op, at=at),
-                    danger=bool(stuck))
+            self.perform(b, "dismiss", message_id=int(name.partition(":")[2]))
+        elif name in borrowing.TRANSITIONS:
+            self.ask_and_perform(borrowing.TRANSITIONS[name], b)
         else:
             self.result_line.error(f"{name}: not an action of this screen")
+
+    def ask_and_perform(self, t: borrowing.Transition, b: dict[str, Any]) -> None:
+        """What ``t`` needs, by its row: a choice (Chooser), a desk or a line of text (a pop-up),
+        a confirmation, or nothing; then :func:`libdesk.borrowing.perform`."""
+        inst = self.db.institution
+        what = f"request {b['id']} · {b['title']}"
+        title = borrowing.title(t.id, b)
+        note, warning = borrowing.explain(t.id, b)
+        choice = next((p for p in t.params if p.kind == "choice"), None)
+        text = next((p for p in t.params if p.kind in ("text", "words")), None)
+        if choice is not None:
+            options: list[Option | None] = [Option(label, id=value)
+                                            for value, label in zip(choice.choices, choice.choice_labels)]
+            self.app.push_screen(
+                Chooser(title, options, id=f"borrowing-{t.id}-{choice.name}", note=note),
+                lambda value: self.perform(b, t.id, **{choice.name: value}) if value else None)
+        elif t.at == borrowing.DESK or text is not None:
+            desk = self._first_desk(t, b) if t.at == borrowing.DESK else None
+            dialog = ActionDialog(
+                f"{title} · {what}", note=note, desks=desk_choices(inst) if t.at == borrowing.DESK else None,
+                desk=desk, text_label=text.label if text is not None else None,
+                text=(b.get(text.prefill) or "") if text is not None and text.prefill else "",
+                placeholder=text.placeholder if text is not None else "", ok=t.ok,
+                id="borrowing-scan-in" if t.function == "scan_in" else f"borrowing-{t.id}")
+
+            def answered(form: ActionForm | None) -> None:
+                if form is not None:
+                    answers = {text.name: form.text} if text is not None else {}
+                    self.perform(b, t.id, at=form.desk, **answers)
+            self.app.push_screen(dialog, answered)
+        elif t.confirm:
+            self.app.push_screen(ConfirmDialog(title, note, yes=t.ok, no="Back", danger=warning, id="borrowing-confirm"),
+                                 lambda ok: self.perform(b, t.id) if ok else None)
+        else:
+            self.perform(b, t.id)
+
+    def _first_desk(self, t: borrowing.Transition, b: dict[str, Any]) -> str | None:
+        """The desk the pop-up offers first, by the row's ``desk_first``."""
+        app = self.desk
+        for source in t.desk_first:
+            if source == "here":
+                if app.place is not None and app.place.is_desk:
+                    return app.currently_at
+            elif b.get(source):
+                return str(b[source])
+        return None
+
+    def perform(self, b: dict[str, Any], action_id: str, *, at: str | None = None, **answers: Any) -> Result | None:
+        """The engine call of ``action_id`` on request ``b``: at the desk chosen, or where the
+        operator is (Currently At), or (a loan) the request's pickup desk."""
+        t = borrowing.TRANSITIONS[action_id]
+        app = self.desk
+        if at is None and t.at == borrowing.PLACE:
+            at = app.currently_at
+        return self.engine_action(lambda _: borrowing.perform(self.db, action_id, int(b["id"]), operator=app.operator,
+                                                              at=at, **answers), None)
 
     def engine_action(self, call: Callable[[Any], Result], form: Any) -> Result | None:
         """Call the engine (``call(form)``): its message in the result line, a refusal in red
@@ -297,8 +227,9 @@ class RequestActionsScreen(ListScreen):
         return result
 
     def show_result(self, result: Result) -> None:
-        # A completion that leaves the item where it should not be is said as a warning.
-        self.result_line.show(result.message, "warning" if " — but " in result.message else "ok")
+        # The engine says how to show it: a completion that leaves the item where it should not
+        # be is a warning.
+        self.result_line.show(result.message, result.severity)
 
     def update_task_count(self) -> None:
         """The header's task count: active general messages from lenders (B6)."""
@@ -417,8 +348,8 @@ messages from lenders: read them, act for the patron, then Dismiss.
             requests_table.add_column(header, key=key, width=LIST_WIDTHS.get(key))
         for view in CHECK_VIEWS:
             table = self.table(view)
-            for key, header, width in CHECK_COLUMNS:
-                table.add_column(header, key=key, width=width)
+            for key, header in borrowing.CHECK_COLUMNS:
+                table.add_column(header, key=key, width=CHECK_WIDTHS.get(key))
         report = self.table("report")
         for key, header in borrowing.REPORT_COLUMNS:
             report.add_column(header, key=key, width=REPORT_WIDTHS.get(key))
@@ -546,7 +477,7 @@ messages from lenders: read them, act for the patron, then Dismiss.
         muted = Style(dim=True)  # $text-muted is "auto 60%", which Rich cannot parse
         for section in data["sections"]:
             info = {k: v for k, v in section.items() if k != "rows"}
-            action = check_action_label(section["action"])
+            action = section["action_label"]
             key = f"sec:{section['key']}"
             style = heading if section["count"] else muted
             table.add_row(Text(""), Text(f"{section['label']} ({section['count']})", style=style),
@@ -556,7 +487,7 @@ messages from lenders: read them, act for the patron, then Dismiss.
                                               section=info)
             extra = (REPORT,) if section["action"] == "report" else ()
             for row in section["rows"]:
-                first = check_action_option(section["action"], row.get("message_id"))
+                first = check_action_option(section, row.get("message_id"))
                 if "message_id" in row:
                     key = f"msg:{row['message_id']}"
                     text = row["text"]
@@ -685,28 +616,13 @@ messages from lenders: read them, act for the patron, then Dismiss.
         if data is None:
             self.result_line.error("Wait: the list is still being read")
             return
-        columns, rows = self._export_rows(view, data)
+        columns, rows = borrowing.export_table(view, data)
         name = {"report": "not-returned-properly", "requests": "borrowing-requests"}.get(view, f"borrowing-{view}")
         default = config.export_dir() / f"{name}-{self.desk.clock():%Y-%m-%d}.xlsx"
         self.app.push_screen(PromptDialog(
             f"Export {VIEWS[view]}", "File (.xlsx or .csv)", str(default),
             note=f"{len(rows):,} rows: exactly the list's columns, as shown now.", id="export-prompt"),
             partial(self.export_to, columns, rows))
-
-    def _export_rows(self, view: str, data: dict[str, Any]) -> tuple[list[tuple[str, str]], list[dict[str, Any]]]:
-        if view == "report":
-            return list(borrowing.REPORT_COLUMNS), shown_rows(data["rows"], borrowing.REPORT_COLUMNS)
-        if view == "requests":
-            return list(borrowing.LIST_COLUMNS), shown_rows(data["rows"], borrowing.LIST_COLUMNS)
-        rows = []
-        for section in data["sections"]:
-            action = check_action_label(section["action"])
-            for row in section["rows"]:
-                rows.append({"state": section["label"], "id": row["id"],
-                             "text": row.get("text") or row.get("title"), "action": action,
-                             "patron": row.get("patron"), "partner": row.get("partner") or row.get("lender"),
-                             "since": row.get("since") or row.get("completed"), "days": row.get("days")})
-        return CHECK_EXPORT_COLUMNS, shown_rows(rows, CHECK_EXPORT_COLUMNS)
 
     def export_to(self, columns: list[tuple[str, str]], rows: list[dict[str, Any]], path: str | None) -> None:
         """Write the rows (as shown when the pop-up opened) to ``path``, in a worker."""

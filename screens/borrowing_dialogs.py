@@ -29,6 +29,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 from textual.widgets.option_list import Option
 
+from libdesk import borrowing
 from libdesk.core import Result
 from libdesk.errors import LibdeskError
 from libdesk.institution import Institution
@@ -61,87 +62,43 @@ _DIALOG_CSS = """
 
 # -- the row-action menu --------------------------------------------------------------------------
 
-PARTNER_ACTIONS = ("partner-ship", "partner-reject", "partner-expire", "partner-message", "partner-checkin")
-"""The actions staff record on a partner's behalf (their history events say so)."""
-
 SCAN_IN = "scan-in"
-"""The menu's id for "scan the item in at a desk" (the engine words it two ways)."""
+"""The menu's id for "scan the item in at a desk" (a row of the engine's table)."""
 CLEANUP = "cleanup"
 """Scan in the temporary item of a completed request that did not come back properly (B8)."""
 DETAILS = "details"
 REPORT = "report"
 
-_ENGINE_NAMES = {
-    "scan in at the resource-sharing desk": SCAN_IN,
-    "scan the item in": SCAN_IN,
+_SCREEN_LABELS = {
+    REPORT: "Open the report of requests not returned properly",
+    DETAILS: "Details & audit trail  rota, messages, history (ctrl+t)",
 }
-"""``allowed_actions`` words for a desk scan -> the menu's id."""
-
-CHECK_ACTIONS: dict[str, tuple[str, str | None]] = {
-    "send": ("Send", "send"),
-    "dismiss": ("Dismiss", "dismiss"),
-    "scan in": ("Scan in", SCAN_IN),
-    "complete": ("Complete", "complete"),
-    "receive": ("Receive", "receive"),
-    "contact lender": ("Contact lender", None),
-    "report": ("Report", REPORT),
-    "clean up": ("Clean up", CLEANUP),
-}
-"""A check's action (``borrowing.CHECKS``) -> its word on the row and the menu entry that does
-it (None: nothing to do here but follow up with the lender; the partner records are offered)."""
+"""The entries this screen adds to the engine's actions."""
 
 
-def check_action_label(action: str) -> str:
-    """A check's action as the row shows it ("send" -> "Send")."""
-    return CHECK_ACTIONS.get(action, (action.capitalize(), None))[0]
-
-
-def check_action_option(action: str, message_id: int | None = None) -> str | None:
-    """The menu entry a check's action stands for ("dismiss" on a message row: that message)."""
-    option = CHECK_ACTIONS.get(action, ("", None))[1]
+def check_action_option(section: dict[str, Any], message_id: int | None = None) -> str | None:
+    """The menu entry a check's action stands for (``dismiss`` on a message row: that message;
+    the monthly check's Report: the report)."""
+    if section.get("action") == "report":
+        return REPORT
+    option = section.get("transition")
     if option == "dismiss" and message_id is not None:
         return f"dismiss:{message_id}"
     return option
 
 
-def _first_partner(b: dict[str, Any]) -> str:
-    rota = b.get("rota") or []
-    return b.get("next_partner") or (rota[0] if rota else "the first partner")
-
-
 def action_label(name: str, b: dict[str, Any]) -> str:
     """A menu entry's words for request ``b`` (as :func:`libdesk.borrowing.show` gives it)."""
-    partner = b.get("current_partner") or "the partner"
-    pickup = b.get("pickup") or "the pickup desk"
-    labels = {
-        "send": f"Send to {_first_partner(b)}",
-        "locate": "Locate again (form the rota)",
-        "cancel": "Cancel…                by the patron or by staff (Del)",
-        "complete": "Complete…              route it to Request Completed",
-        "receive": "Receive the item…      a temporary item, at a desk",
-        "loan": f"Loan to patron {b.get('patron')} at {pickup}",
-        "return": "Return the item…       at the desk where it came back",
-        SCAN_IN: "Scan the item in…      at a desk",
-        "dismiss": f"Dismiss all {b.get('active_messages', 0)} general messages",
-        "note": "Add a note…",
-        "partner-ship": f"{partner} shipped the item…",
-        "partner-reject": f"{partner} rejected the request…",
-        "partner-expire": f"The request expired at {partner}…",
-        "partner-message": f"{partner} sent a general message…",
-        "partner-checkin": f"{partner} checked the item in…",
-        CLEANUP: f"Clean up: scan {b.get('item_barcode') or 'the item'} in at a desk…",
-        REPORT: "Open the report of requests not returned properly",
-        DETAILS: "Details & audit trail  rota, messages, history (ctrl+t)",
-    }
-    return labels.get(name, name)
+    if name in _SCREEN_LABELS:
+        return _SCREEN_LABELS[name]
+    if name in borrowing.TRANSITIONS:
+        return borrowing.label(name, b)
+    return name
 
 
 def menu_names(b: dict[str, Any]) -> list[str]:
-    """The menu's action ids for ``b``, from the engine's ``allowed`` list, in its order."""
-    names = [_ENGINE_NAMES.get(name, name) for name in b.get("allowed", [])]
-    if b.get("status") == "request_completed" and b.get("item"):
-        names.append(CLEANUP)  # the item did not come back properly: the monthly report's clean-up
-    return list(dict.fromkeys(names))
+    """The menu's action ids for ``b``: the engine's, in its table's order."""
+    return list(b.get("actions", []))
 
 
 def action_menu(b: dict[str, Any], *, first: str | None = None, extra: Iterable[str] = (),
@@ -155,8 +112,8 @@ def action_menu(b: dict[str, Any], *, first: str | None = None, extra: Iterable[
     general = [m for m in messages if m.get("kind") == "message"]
     if len(general) <= 1 and "dismiss" in names:
         names.remove("dismiss")  # the one message is offered by itself below
-    staff = [n for n in names if n not in PARTNER_ACTIONS]
-    partner = [n for n in names if n in PARTNER_ACTIONS]
+    staff = [n for n in names if not _partner(n)]
+    partner = [n for n in names if _partner(n)]
     dismiss = [(f"dismiss:{m['id']}", _dismiss_label(m)) for m in messages]
     entries: list[tuple[str, str]] = [(n, action_label(n, b)) for n in staff if n != "note"]
     entries += dismiss
@@ -180,6 +137,12 @@ def action_menu(b: dict[str, Any], *, first: str | None = None, extra: Iterable[
             options.append(None)
         options.append(Option(Text(action_label(DETAILS, b)), id=DETAILS))
     return options
+
+
+def _partner(name: str) -> bool:
+    """Recorded by staff for the partner (the engine's table says which)."""
+    t = borrowing.TRANSITIONS.get(name)
+    return t is not None and t.partner
 
 
 def _dismiss_label(m: dict[str, Any]) -> str:

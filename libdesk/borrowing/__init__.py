@@ -5,31 +5,25 @@ to one of our patrons. Each transition below is one engine call, in one transact
 audit-trail event (``Event.borrowing_id``); a call the current status does not allow is
 refused with :class:`~libdesk.errors.WrongState` naming what is allowed from here.
 
-State machine (B1-B5; "partner" actions are recorded by staff on the lender's behalf, and
-their events are named ``partner_*`` with the partner in the message):
+The state machine (B1-B5) is one table, :data:`~libdesk.borrowing.transitions.TRANSITIONS`:
+each action's id, the statuses it is allowed from, what it needs (its parameters, a desk), its
+label and help. The engine refuses from it (``records._require``), ``allowed_actions`` and the
+app's menu are read from it, and the command line registers its subcommands from it
+(:func:`~libdesk.borrowing.transitions.cli_transitions`) and calls :func:`perform`. In short:
+Locate in Process -> (locate) Ready to be Sent -> (send) Request Sent to Partner -> (the
+partner ships) Shipped Physically -> (receive) Physically Received by Library -> (loan) Loaned
+Item to Patron -> (return) Returned Item to Partner, or Returned Item to Patron and then a Scan
+In at the resource-sharing desk -> (the lender checks it in) Request Completed. A rejection or
+an expiry passes the request to the next partner of the rota (or ends it: Rejected by Partner,
+Expired); a cancel ends it at once, or waits for the partner's answer (Waiting for Cancel
+Response), and an item already shipped still arrives and goes back to the lender. "Partner"
+actions are recorded by staff on the lender's behalf; their events are named ``partner_*``.
 
-| from | action | to |
-|---|---|---|
-| (new) | ``new_request`` | Locate in Process |
-| Locate in Process | ``locate``: rota formed / no partner | Ready to be Sent / Cancelled by Staff (patron notified) |
-| Locate in Process | ``cancel`` | Locate Failed |
-| Locate in Process, Locate Failed | ``complete`` (staff clean-up) | Request Completed |
-| Ready to be Sent | ``send`` | Request Sent to Partner (the rota member it waits for) |
-| Ready to be Sent | ``cancel`` | Cancelled by Patron / by Staff |
-| Request Sent to Partner | ``partner_reject`` / ``partner_expire`` | Request Sent to Partner (next member); Ready to be Sent (the next member takes requests by hand); exhausted: Rejected by Partner / Expired |
-| Request Sent to Partner | ``partner_ship`` | Shipped Physically |
-| Request Sent to Partner | ``cancel`` | Waiting for Cancel Response |
-| Waiting for Cancel Response | ``partner_reject`` / ``partner_expire`` | Cancelled by Patron / by Staff (the cancel completes) |
-| Waiting for Cancel Response | ``partner_ship`` | Cancelled by Patron / by Staff, the item still arrives |
-| Shipped Physically | ``receive`` | Physically Received by Library (temporary item on the hold shelf) |
-| Shipped Physically | ``cancel`` | Cancelled by Patron / by Staff, the item still arrives |
-| Physically Received by Library | ``loan`` (circulation.loan) | Loaned Item to Patron |
-| Physically Received by Library | ``cancel`` | Cancelled by Patron / by Staff (scan the item in: B5) |
-| Loaned Item to Patron | ``return_item`` at the resource-sharing library | Returned Item to Partner |
-| Loaned Item to Patron | ``return_item`` at another library | Returned Item to Patron (In Transit to the resource-sharing desk) |
-| Returned Item to Patron | Scan In at the resource-sharing desk | Returned Item to Partner |
-| cancelled, item shipped | ``receive`` / Scan In (B5) | (same) item In Transit back to the lender |
-| Returned Item to Partner (and every status holding a shipped item) | ``partner_checkin`` | Request Completed |
+The package: :mod:`~libdesk.borrowing.states` (statuses, the rota),
+:mod:`~libdesk.borrowing.transitions` (the table), :mod:`~libdesk.borrowing.records` (load,
+refuse, update with its event), :mod:`~libdesk.borrowing.actions` (the request actions),
+:mod:`~libdesk.borrowing.items` (the temporary item and the hooks circulation calls),
+:mod:`~libdesk.borrowing.views` (show, list, history, checks, report).
 
 A lender's check-in of an item that did not come back properly (still on loan, still in
 transit to the resource-sharing desk, never received) completes the request as Alma does;
@@ -89,7 +83,24 @@ from libdesk.borrowing.states import (
     partner_label,
     lender_destination,
     rs_desk,
+)
+from libdesk.borrowing.transitions import (
+    PLACE,
+    DESK,
+    PICKUP,
+    NO_PLACE,
+    Param,
+    Transition,
+    TRANSITIONS,
+    ACTIONS,
+    transition,
     allowed_actions,
+    available,
+    cli_transitions,
+    words_of,
+    label,
+    title,
+    explain,
 )
 from libdesk.borrowing.items import (
     arrived_by_barcode,
@@ -107,12 +118,21 @@ from libdesk.borrowing.views import (
     borrowing_history,
     task_count,
     CHECKS,
+    CHECK_TRANSITIONS,
     checks,
     REPORT_GROUPS,
     REPORT_COLUMNS,
     stuck_report,
+    CHECK_COLUMNS,
+    CHECK_EXPORT_COLUMNS,
+    DATE_KEYS,
+    cell_text,
+    shown_rows,
+    export_table,
 )
 from libdesk.borrowing.actions import (
+    NOT_RETURNED_PROPERLY,
+    NEVER_RECEIVED,
     new_request,
     locate,
     send,
@@ -130,6 +150,7 @@ from libdesk.borrowing.actions import (
     receive,
     loan,
     return_item,
+    perform,
 )
 
 __all__ = [
@@ -169,7 +190,22 @@ __all__ = [
     "partner_label",
     "lender_destination",
     "rs_desk",
+    "PLACE",
+    "DESK",
+    "PICKUP",
+    "NO_PLACE",
+    "Param",
+    "Transition",
+    "TRANSITIONS",
+    "ACTIONS",
+    "transition",
     "allowed_actions",
+    "available",
+    "cli_transitions",
+    "words_of",
+    "label",
+    "title",
+    "explain",
     "arrived_by_barcode",
     "check_loan",
     "loaned",
@@ -183,10 +219,19 @@ __all__ = [
     "borrowing_history",
     "task_count",
     "CHECKS",
+    "CHECK_TRANSITIONS",
     "checks",
     "REPORT_GROUPS",
     "REPORT_COLUMNS",
     "stuck_report",
+    "CHECK_COLUMNS",
+    "CHECK_EXPORT_COLUMNS",
+    "DATE_KEYS",
+    "cell_text",
+    "shown_rows",
+    "export_table",
+    "NOT_RETURNED_PROPERLY",
+    "NEVER_RECEIVED",
     "new_request",
     "locate",
     "send",
@@ -204,4 +249,5 @@ __all__ = [
     "receive",
     "loan",
     "return_item",
+    "perform",
 ]

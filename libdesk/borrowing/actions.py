@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
-from libdesk import circulation, clock
+from libdesk import circulation, clock, scan
 from libdesk.barcodes import check_barcode
 from libdesk.borrowing.items import _item, _receive, _remove_item, _where
 from libdesk.borrowing.records import (
@@ -25,15 +25,11 @@ from libdesk.borrowing.records import (
     _update,
 )
 from libdesk.borrowing.states import (
-    _CHECKIN_FROM,
-    _WITH_PARTNER,
     CANCEL_BY,
-    CANCELLED,
     CANCELLED_BY_PATRON,
     CANCELLED_BY_STAFF,
     COMPLETED,
     EXPIRED,
-    LOANED,
     LOCATE_FAILED,
     LOCATE_IN_PROCESS,
     MESSAGE,
@@ -55,8 +51,11 @@ from libdesk.borrowing.states import (
     rota_of,
     status_name,
 )
+from libdesk.borrowing.transitions import DESK, NO_PLACE, transition
 from libdesk.borrowing.views import _view, show
 from libdesk.core import (
+    OK,
+    WARNING,
     Ctx,
     Result,
     action,
@@ -73,14 +72,22 @@ from libdesk.operators import BORROWING_DESK_ROLE, check_role
 from libdesk.requests import patron as patron_record
 from libdesk.routing import Routed
 
+NOT_RETURNED_PROPERLY = "borrowing.completed_not_returned_properly"
+"""The code of a lender's check-in that completes a request whose item is still here (B8)."""
+NEVER_RECEIVED = "borrowing.completed_never_received"
+"""The code of a lender's check-in of an item that never reached us (B8)."""
+
 
 def _result(ctx: Ctx, b: dict[str, Any], message: str, *, item: dict[str, Any] | None = None,
-            routed: Routed | None = None) -> Result:
+            routed: Routed | None = None, code: str = "", severity: str = OK) -> Result:
+    """An action's result; its code is the status the request is in now (``borrowing.shipped_physically``)
+    unless the action names what happened more precisely."""
     view = _view(ctx.conn, ctx.inst, b)
     return Result(message, barcode=item["barcode"] if item else b["item_barcode"],
                   destination=routed.destination if routed else None,
                   next_step=routed.next_step if routed else None,
-                  item=ctx.view(item) if item is not None else None, extra={"borrowing": view})
+                  item=ctx.view(item) if item is not None else None, extra={"borrowing": view},
+                  code=code or f"borrowing.{b['status']}", severity=severity)
 
 
 # -- creating and locating (B2) ----------------------------------------------------------------------
@@ -148,7 +155,7 @@ def locate(db: Database, borrowing_id: int, *, operator: str, at: str | None = N
     with action(db, operator, at) as ctx:
         _staff(ctx)
         b = _load(ctx, borrowing_id)
-        _require(ctx, b, "locate partners", LOCATE_IN_PROCESS)
+        _require(ctx.conn, b, "locate")
         return _result(ctx, b, _locate(ctx, b))
 
 
@@ -197,7 +204,7 @@ def send(db: Database, borrowing_id: int, *, operator: str, at: str | None = Non
     with action(db, operator, at) as ctx:
         _staff(ctx)
         b = _load(ctx, borrowing_id)
-        _require(ctx, b, "send", READY_TO_BE_SENT)
+        _require(ctx.conn, b, "send")
         partner = rota_of(b)[pending_index(b)]
         _send(ctx, b)
         return _result(ctx, b, f"Borrowing request {borrowing_id} sent to {partner_label(ctx.inst, partner)}")
@@ -253,7 +260,7 @@ def partner_reject(db: Database, borrowing_id: int, *, operator: str, reason: st
     with action(db, operator, at) as ctx:
         _staff(ctx)
         b = _load(ctx, borrowing_id)
-        _require(ctx, b, "record a partner's rejection", REQUEST_SENT, WAITING_FOR_CANCEL)
+        _require(ctx.conn, b, "partner-reject")
         why = f" ({reason.strip()})" if reason.strip() else ""
         if b["status"] == WAITING_FOR_CANCEL:
             return _result(ctx, b, _cancel_answered(ctx, b, "rejected", "rejected the request" + why))
@@ -270,7 +277,7 @@ def partner_expire(db: Database, borrowing_id: int, *, operator: str, at: str | 
     with action(db, operator, at) as ctx:
         _staff(ctx)
         b = _load(ctx, borrowing_id)
-        _require(ctx, b, "record an expiry at the partner", REQUEST_SENT, WAITING_FOR_CANCEL)
+        _require(ctx.conn, b, "partner-expire")
         if b["status"] == WAITING_FOR_CANCEL:
             return _result(ctx, b, _cancel_answered(ctx, b, "expired", "let the request expire"))
         return _result(ctx, b, _next_partner(ctx, b, "expired", EXPIRED))
@@ -339,7 +346,7 @@ def partner_ship(db: Database, borrowing_id: int, *, operator: str, barcode: str
     with action(db, operator, at) as ctx:
         _staff(ctx)
         b = _load(ctx, borrowing_id)
-        _require(ctx, b, "record a shipment", REQUEST_SENT, WAITING_FOR_CANCEL)
+        _require(ctx.conn, b, "partner-ship")
         code = check_barcode(barcode) if barcode is not None else b["item_barcode"]
         partner = current_partner(b)
         if b["status"] == WAITING_FOR_CANCEL:
@@ -369,23 +376,25 @@ def partner_checkin(db: Database, borrowing_id: int, *, operator: str, at: str |
     with action(db, operator, at) as ctx:
         _staff(ctx)
         b = _load(ctx, borrowing_id)
-        if not (b["status"] in _CHECKIN_FROM or (b["status"] in CANCELLED and b["shipped_at"] is not None)):
-            raise _refuse(ctx.conn, b, "record the lender's check-in")
+        _require(ctx.conn, b, "partner-checkin")
         partner = current_partner(b)
         item = _item(ctx, b)
-        note = ""
+        note, code, severity = "", "", OK
         if item is not None and item["process_type"] == TRANSIT and item["transit_to"] == lender_destination(partner or ""):
             note = "; " + _remove_item(ctx, b, item, f"the lender {partner} checked it in")
             item = None
         elif item is not None:
             note = (f" — but the item was not returned properly: it is still {_where(ctx.inst, item)} "
                     "(see the monthly report)")
+            code, severity = NOT_RETURNED_PROPERLY, WARNING
         elif b["item_removed_at"] is None:
             note = " — but the item was never received here (see the monthly report)"
+            code, severity = NEVER_RECEIVED, WARNING
         _update(ctx, b, "partner_checked_in", _partner_says(ctx, partner, "checked the item in"),
                 status=COMPLETED, closed_at=ctx.now)
         return _result(ctx, b, f"{partner_label(ctx.inst, partner)} checked the item in: borrowing request "
-                               f"{borrowing_id} is Request Completed{note}", item=item)
+                               f"{borrowing_id} is Request Completed{note}", item=item, code=code,
+                       severity=severity)
 
 
 # -- messages and notes (B6) ---------------------------------------------------------------------------
@@ -415,8 +424,7 @@ def partner_message(db: Database, borrowing_id: int, text: str, *, operator: str
     with action(db, operator, at) as ctx:
         _staff(ctx)
         b = _load(ctx, borrowing_id)
-        if b["status"] not in _WITH_PARTNER or b["status"] == COMPLETED or current_partner(b) is None:
-            raise _refuse(ctx.conn, b, "record a partner's message (no partner has it)")
+        _require(ctx.conn, b, "partner-message")
         msg = _add_message(ctx, b, MESSAGE, text, current_partner(b))
         return _result(ctx, b, f"General message {msg['id']} from {partner_label(ctx.inst, msg['partner'])} "
                                f"on borrowing request {borrowing_id}: {msg['text']}")
@@ -431,6 +439,7 @@ def add_note(db: Database, borrowing_id: int, text: str, *, operator: str, at: s
     with action(db, operator, at) as ctx:
         _staff(ctx)
         b = _load(ctx, borrowing_id)
+        _require(ctx.conn, b, "note")
         msg = _add_message(ctx, b, NOTE, text, None)
         return _result(ctx, b, f"Note {msg['id']} added to borrowing request {borrowing_id}")
 
@@ -489,6 +498,7 @@ def cancel(db: Database, borrowing_id: int, *, by: str = "patron", operator: str
     with action(db, operator, at) as ctx:
         _staff(ctx)
         b = _load(ctx, borrowing_id)
+        _require(ctx.conn, b, "cancel")
         status = b["status"]
         final = CANCELLED_BY_PATRON if by == "patron" else CANCELLED_BY_STAFF
         who = f"cancelled by {by}"
@@ -533,7 +543,7 @@ def complete(db: Database, borrowing_id: int, *, operator: str, at: str | None =
     with action(db, operator, at) as ctx:
         _staff(ctx)
         b = _load(ctx, borrowing_id)
-        _require(ctx, b, "route to Request Completed", LOCATE_IN_PROCESS, LOCATE_FAILED)
+        _require(ctx.conn, b, "complete")
         was = status_name(b["status"])
         _update(ctx, b, "completed_by_staff", f"routed to Request Completed from {was}", status=COMPLETED,
                 closed_at=ctx.now)
@@ -555,9 +565,7 @@ def receive(db: Database, borrowing_id: int, *, at: str, operator: str, barcode:
         check_role(ctx.operator, BORROWING_DESK_ROLE)
         desk = ctx.inst.desk(at)
         b = _load(ctx, borrowing_id)
-        cancelled = b["status"] in CANCELLED
-        if not (b["status"] == SHIPPED or (cancelled and b["shipped_at"] is not None and b["item_id"] is None)):
-            raise _refuse(ctx.conn, b, "receive an item")
+        _require(ctx.conn, b, "receive")
         code = check_barcode(barcode or b["item_barcode"] or f"RS{borrowing_id:06d}")
         item, routed = _receive(ctx, b, desk, code)
         return _result(ctx, b, f"Received {code}: {routed.message}", item=item, routed=routed)
@@ -572,9 +580,8 @@ def loan(db: Database, borrowing_id: int, *, operator: str, at: str | None = Non
     """
     check_role(db.institution.operator(operator), BORROWING_DESK_ROLE)
     b = _read(db, borrowing_id)
-    if b["status"] != RECEIVED:
-        with db.read() as conn:
-            raise _refuse(conn, b, "lend the item")
+    with db.read() as conn:
+        _require(conn, b, "loan")
     result = circulation.loan(db, b["item_barcode"], b["patron"], at=at or b["pickup"], operator=operator)
     result.extra["borrowing"] = show(db, borrowing_id)
     return result
@@ -590,11 +597,52 @@ def return_item(db: Database, borrowing_id: int, *, at: str, operator: str) -> R
     """
     check_role(db.institution.operator(operator), BORROWING_DESK_ROLE)
     b = _read(db, borrowing_id)
-    if b["status"] != LOANED:
-        with db.read() as conn:
-            raise _refuse(conn, b, "return the item")
+    with db.read() as conn:
+        _require(conn, b, "return")
     result = circulation.return_item(db, b["item_barcode"], at=at, operator=operator)
     result.extra["borrowing"] = show(db, borrowing_id)
     return result
 
 
+
+
+# -- one entry for every face ------------------------------------------------------------------------------
+
+def perform(db: Database, action_id: str, borrowing_id: int, *, operator: str, at: str | None = None,
+            **answers: Any) -> Result:
+    """Do ``action_id`` (a row of :data:`~libdesk.borrowing.transitions.TRANSITIONS`) on request
+    ``borrowing_id``: the one call the app's menu and the command line dispatch through.
+
+    Args:
+        at: the row's ``at``: where the operator is (``place``), the desk where it happens
+            (``desk``: required), or the desk, default the pickup desk (``pickup``).
+        answers: the row's parameters by name (``barcode``, ``reason``, ``text``, ``by``,
+            ``message_id``); absent or empty: the parameter's default. ``words`` may be a list.
+
+    Raises:
+        NotFound (the action, the request), InvalidInput (an answer the row has no parameter
+        for; no desk), and whatever the action itself raises.
+    """
+    t = transition(action_id)
+    if t.at == NO_PLACE:
+        raise InvalidInput(f"{action_id!r} is not an action on a request")
+    unknown = set(answers) - {p.name for p in t.params}
+    if unknown:
+        raise InvalidInput(f"{action_id}: no such answer {', '.join(sorted(unknown))}")
+    kwargs: dict[str, Any] = {}
+    for p in t.params:
+        value = answers.get(p.name)
+        if isinstance(value, (list, tuple)) and p.kind == "words":
+            value = " ".join(value)
+        if value is None or value == "":
+            value = p.default
+        kwargs[p.name] = value
+    if t.at == DESK and not at:
+        raise InvalidInput("Which desk? Give --at DESK (or set Currently At: libdesk settings --at DESK)")
+    if t.function == "scan_in":
+        b = _read(db, borrowing_id)
+        with db.read() as conn:
+            _require(conn, b, t.id)
+        return scan.scan_in(db, b["item_barcode"] or "", at=at or "", operator=operator)
+    call = globals()[t.function]
+    return call(db, borrowing_id, operator=operator, at=at, **kwargs)

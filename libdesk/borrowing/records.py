@@ -9,7 +9,8 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, update
 
-from libdesk.borrowing.states import MESSAGE, allowed_actions, borrowing_t, message_t, partner_label, status_name
+from libdesk.borrowing.states import MESSAGE, borrowing_t, message_t, partner_label, status_name
+from libdesk.borrowing.transitions import TRANSITIONS, allowed_actions
 from libdesk.core import (
     Ctx,
     known_id,
@@ -52,9 +53,17 @@ def _refuse(conn: Connection, b: dict[str, Any], doing: str) -> WrongState:
     return WrongState(f"Borrowing request {b['id']} is {status_name(b['status'])}: cannot {doing}; {here}")
 
 
-def _require(ctx: Ctx, b: dict[str, Any], doing: str, *statuses: str) -> None:
-    if b["status"] not in statuses:
-        raise _refuse(ctx.conn, b, doing)
+def _require(conn: Connection, b: dict[str, Any], action_id: str) -> None:
+    """Refuse ``action_id`` unless its row of :data:`~libdesk.borrowing.transitions.TRANSITIONS`
+    allows it from the request's status: the one check of every request action.
+
+    Raises:
+        WrongState: naming what is allowed from here.
+    """
+    t = TRANSITIONS[action_id]
+    active = len(_active_messages(conn, b["id"], MESSAGE)) if t.when is not None else 0
+    if not t.allows(b, active):
+        raise _refuse(conn, b, t.doing)
 
 
 _JSON_COLUMNS = ("rota", "partners_given")

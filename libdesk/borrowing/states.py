@@ -138,32 +138,3 @@ def rs_desk(inst: Institution, b: dict[str, Any]) -> Place:
     if loc is not None:
         return inst.library_desk(loc.library)
     return inst.place(b["pickup"])
-
-
-def allowed_actions(b: dict[str, Any], active_messages: int = 0) -> list[str]:
-    """What the request's status allows now: ``borrowing`` subcommand names, or the desk
-    action in words where the next step is a scan at a desk."""
-    status = b["status"]
-    shipped, has_item = b["shipped_at"] is not None, b["item_id"] is not None
-    out: list[str] = {
-        LOCATE_IN_PROCESS: ["locate", "cancel", "complete"],
-        READY_TO_BE_SENT: ["send", "cancel"],
-        REQUEST_SENT: ["partner-ship", "partner-reject", "partner-expire", "cancel"],
-        WAITING_FOR_CANCEL: ["partner-ship", "partner-reject", "partner-expire"],
-        SHIPPED: ["receive", "cancel", "partner-checkin"],
-        RECEIVED: ["loan", "cancel", "partner-checkin"],
-        LOANED: ["return", "partner-checkin"],
-        RETURNED_TO_PATRON: ["scan in at the resource-sharing desk", "partner-checkin"],
-        RETURNED_TO_PARTNER: ["partner-checkin"],
-        LOCATE_FAILED: ["complete"],
-    }.get(status, [])
-    if status in CANCELLED and shipped:
-        out = (["receive"] if not has_item else ["scan the item in"]) + ["partner-checkin"]
-    if status in _WITH_PARTNER and status != COMPLETED:
-        out.append("partner-message")
-    if active_messages:
-        out.append("dismiss")
-    if status != COMPLETED:
-        out.append("note")
-    return out
-

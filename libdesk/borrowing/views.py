@@ -3,6 +3,7 @@ trail, the task count, the daily/weekly/monthly checks (B7) and the monthly repo
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Connection, func, select
@@ -23,15 +24,17 @@ from libdesk.borrowing.states import (
     SHIPPED,
     STATUS_NAMES,
     WAITING_FOR_CANCEL,
-    allowed_actions,
     borrowing_t,
     current_partner,
     message_t,
     parse_status,
+    partner_label,
     pending_partner,
     rota_of,
+    rs_desk,
     status_name,
 )
+from libdesk.borrowing.transitions import allowed_actions, available
 from libdesk.core import (
     event_t,
     event_view,
@@ -96,6 +99,9 @@ def _view(conn: Connection, inst: Institution, b: dict[str, Any]) -> dict[str, A
         "received_at": _plain(b["received_at"]),
         "closed_at": _plain(b["closed_at"]),
         "allowed": allowed_actions(b, active),
+        "actions": available(b, active),
+        "current_partner_label": partner_label(inst, partner) if partner is not None else None,
+        "rs_desk": rs_desk(inst, b).code,
     }
 
 
@@ -226,6 +232,14 @@ CHECKS: dict[str, list[tuple[str, str, str, str]]] = {
 }
 
 
+CHECK_TRANSITIONS: dict[str, str] = {
+    "send": "send", "dismiss": "dismiss", "scan in": "scan-in", "complete": "complete", "receive": "receive",
+    "clean up": "cleanup",
+}
+"""A check's action -> the row of :data:`~libdesk.borrowing.transitions.TRANSITIONS` that does it
+(absent: nothing to do but follow up with the lender, or open the report)."""
+
+
 def checks(db: Database, period: str, limit: int = 200) -> dict[str, Any]:
     """The daily, weekly or monthly check view (B7): the seed's states for that period, each
     with its count, its oldest ``limit`` rows (oldest first) and the action it needs.
@@ -260,7 +274,9 @@ def checks(db: Database, period: str, limit: int = 200) -> dict[str, Any]:
                     select(borrowing_t).where(where).order_by(borrowing_t.c.status_at, borrowing_t.c.id).limit(limit))]
                 counts = _message_counts(conn, [r["id"] for r in fetched])
                 rows = [_row(r, today, counts.get(r["id"], 0)) for r in fetched]
-            sections.append({"key": key, "label": label, "count": count, "action": act, "hint": hint, "rows": rows})
+            sections.append({"key": key, "label": label, "count": count, "action": act,
+                             "action_label": act.capitalize(), "transition": CHECK_TRANSITIONS.get(act),
+                             "hint": hint, "rows": rows})
     return {"period": period, "sections": sections, "task_count": task_count(db)}
 
 
@@ -314,3 +330,58 @@ def stuck_report(db: Database) -> dict[str, Any]:
         groups.setdefault(row["process"], []).append(row)
     return {"total": len(rows), "counts": {g: len(v) for g, v in groups.items()}, "groups": groups, "rows": rows}
 
+
+
+# -- exports: exactly what is shown (L4) ------------------------------------------------------------------------
+
+CHECK_COLUMNS = [
+    ("id", "Request"), ("text", "Title / message"), ("action", "Action"), ("patron", "Patron"),
+    ("partner", "Partner"), ("since", "Since"), ("days", "Days"),
+]
+"""A check view's columns; each state is a heading above its requests (the export: a State column)."""
+CHECK_EXPORT_COLUMNS = [("state", "State"), *CHECK_COLUMNS]
+
+DATE_KEYS = ("since", "completed")
+"""Columns holding a time: shown (and exported) as the date."""
+
+
+def cell_text(key: str, value: Any) -> str:
+    """A value as a list shows it, and as an export writes it."""
+    if value is None:
+        return ""
+    if key in DATE_KEYS:
+        return str(value)[:10]
+    return str(value)
+
+
+def shown_rows(rows: Iterable[dict[str, Any]], columns: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:
+    """Rows as a list shows them (L4: an export writes exactly what is shown): numbers stay
+    numbers (a spreadsheet sorts them as such), times become the date shown."""
+    keys = [key for key, _ in columns]
+    return [{key: cell_text(key, row.get(key)) if key in DATE_KEYS or row.get(key) is None else row[key]
+             for key in keys} for row in rows]
+
+
+def export_table(view: str, data: dict[str, Any]) -> tuple[list[tuple[str, str]], list[dict[str, Any]]]:
+    """The columns and rows an export of ``view`` writes, from what the view read: ``report``
+    (:func:`stuck_report`), ``requests`` (``{"rows": list_requests(...)}``) or a check period
+    (:func:`checks`). The app's ctrl+s and ``libdesk borrowing report -o`` both write these.
+
+    Raises:
+        InvalidInput: an unknown view.
+    """
+    if view == "report":
+        return list(REPORT_COLUMNS), shown_rows(data["rows"], REPORT_COLUMNS)
+    if view == "requests":
+        return list(LIST_COLUMNS), shown_rows(data["rows"], LIST_COLUMNS)
+    if view not in CHECKS:
+        raise InvalidInput(f"{view!r}: the borrowing views are requests, report, daily, weekly, monthly")
+    rows = []
+    for section in data["sections"]:
+        label = section["action"].capitalize()
+        for row in section["rows"]:
+            rows.append({"state": section["label"], "id": row["id"], "text": row.get("text") or row.get("title"),
+                         "action": label, "patron": row.get("patron"),
+                         "partner": row.get("partner") or row.get("lender"),
+                         "since": row.get("since") or row.get("completed"), "days": row.get("days")})
+    return list(CHECK_EXPORT_COLUMNS), shown_rows(rows, CHECK_EXPORT_COLUMNS)
