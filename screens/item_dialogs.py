@@ -41,9 +41,6 @@ from libdesk.models import (
     WAITING_FOR_REMOTE_STORAGE,
 )
 
-STEP_CODES = {name: code for code, name in STEP_NAMES.items()}
-"""A workflow step as lists show it ("Transit Item") -> its code ("transit_item")."""
-
 _DIALOG_CSS = """
     align: center middle;
     & > .dialog {
