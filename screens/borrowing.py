@@ -30,7 +30,7 @@ are a few indexed queries, so they run in the handler.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, ClassVar
@@ -44,13 +44,11 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import (
     DataTable,
-    Label,
     Select,
     Static,
     TabbedContent,
     TabPane,
 )
-from textual.widgets.option_list import Option
 from textual.worker import Worker, get_current_worker
 
 from libdesk import borrowing, config, exporting
@@ -58,29 +56,16 @@ from libdesk.core import Result
 from libdesk.db import Database
 from libdesk.errors import LibdeskError
 from screens.base import DeskCommand
-from screens.borrowing_dialogs import (
-    CLEANUP,
-    DETAILS,
-    REPORT,
-    ActionDialog,
-    ActionForm,
-    NewRequestDialog,
-    NewRequestForm,
-    action_menu,
-    check_action_option,
-    desk_choices,
-    partner_names,
-)
-from screens.choosers import Chooser
+from screens.borrowing_actions import RequestActionsScreen
+from screens.borrowing_detail import BorrowingDetailScreen
+from screens.borrowing_menu import CLEANUP, DETAILS, REPORT, check_action_option
+from screens.borrowing_new_request import NewRequestDialog, NewRequestForm
 from screens.item_dialogs import (
-    ConfirmDialog,
     PromptDialog,
-    action_words,
-    describe_change,
 )
-from screens.list_base import ListScreen
 from screens.widgets import DeskTable, DeskFooter, DeskHeader
 from screens.widgets.result_line import ResultLine
+
 
 LIST_LIMIT = 500
 """Requests the Requests view reads (newest first); the count says when there are more."""
@@ -126,125 +111,6 @@ class RowContext:
     """The check section the row is in (heading rows too)."""
 
 
-class RequestActionsScreen(ListScreen):
-    """What the Borrowing Requests list and a request's detail share: the request's action menu,
-    the pop-up each action needs, the engine call, its result, and the header's task count."""
-
-    db: Database
-
-    def open_actions(self, request_id: int, *, first: str | None = None, hint: str = "",
-                     extra: Iterable[str] = (), details: bool = True) -> None:
-        """The action menu of request ``request_id`` (read now: the list may be a moment old)."""
-        b = self.call_engine(borrowing.show, self.db, request_id)
-        if b is None:
-            return
-        options = action_menu(b, first=first, extra=extra, details=details)
-        if not any(isinstance(o, Option) and not o.disabled for o in options):
-            self.result_line.show(f"Request {request_id} is {b['status_name']}: nothing more to do with it", "info")
-            return
-        chooser = Chooser(f"Request {request_id} · {b['status_name']} · {b['title']}", options,
-                          note=hint, id="borrowing-actions")
-        self.app.push_screen(chooser, lambda name: self.run_action(name, b) if name else None)
-
-    def run_action(self, name: str, b: dict[str, Any]) -> None:
-        """Do action ``name`` (a menu id) on request ``b``: ask what its row of the engine's
-        table (:data:`libdesk.borrowing.TRANSITIONS`) says it needs, then call the engine."""
-        if name == DETAILS:
-            self.app.push_screen(BorrowingDetailScreen(self.db, int(b["id"])))
-        elif name == REPORT:
-            self.show_report()
-        elif name.startswith("dismiss:"):
-            self.perform(b, "dismiss", message_id=int(name.partition(":")[2]))
-        elif name in borrowing.TRANSITIONS:
-            self.ask_and_perform(borrowing.TRANSITIONS[name], b)
-        else:
-            self.result_line.error(f"{name}: not an action of this screen")
-
-    def ask_and_perform(self, t: borrowing.Transition, b: dict[str, Any]) -> None:
-        """What ``t`` needs, by its row: a choice (Chooser), a desk or a line of text (a pop-up),
-        a confirmation, or nothing; then :func:`libdesk.borrowing.perform`."""
-        inst = self.db.institution
-        what = f"request {b['id']} · {b['title']}"
-        title = borrowing.title(t.id, b)
-        note, warning = borrowing.explain(t.id, b)
-        choice = next((p for p in t.params if p.kind == "choice"), None)
-        text = next((p for p in t.params if p.kind in ("text", "words")), None)
-        if choice is not None:
-            options: list[Option | None] = [Option(label, id=value)
-                                            for value, label in zip(choice.choices, choice.choice_labels)]
-            self.app.push_screen(
-                Chooser(title, options, id=f"borrowing-{t.id}-{choice.name}", note=note),
-                lambda value: self.perform(b, t.id, **{choice.name: value}) if value else None)
-        elif t.at == borrowing.DESK or text is not None:
-            desk = self._first_desk(t, b) if t.at == borrowing.DESK else None
-            dialog = ActionDialog(
-                f"{title} · {what}", note=note, desks=desk_choices(inst) if t.at == borrowing.DESK else None,
-                desk=desk, text_label=text.label if text is not None else None,
-                text=(b.get(text.prefill) or "") if text is not None and text.prefill else "",
-                placeholder=text.placeholder if text is not None else "", ok=t.ok,
-                id="borrowing-scan-in" if t.function == "scan_in" else f"borrowing-{t.id}")
-
-            def answered(form: ActionForm | None) -> None:
-                if form is not None:
-                    answers = {text.name: form.text} if text is not None else {}
-                    self.perform(b, t.id, at=form.desk, **answers)
-            self.app.push_screen(dialog, answered)
-        elif t.confirm:
-            self.app.push_screen(ConfirmDialog(title, note, yes=t.ok, no="Back", danger=warning, id="borrowing-confirm"),
-                                 lambda ok: self.perform(b, t.id) if ok else None)
-        else:
-            self.perform(b, t.id)
-
-    def _first_desk(self, t: borrowing.Transition, b: dict[str, Any]) -> str | None:
-        """The desk the pop-up offers first, by the row's ``desk_first``."""
-        app = self.desk
-        for source in t.desk_first:
-            if source == "here":
-                if app.place is not None and app.place.is_desk:
-                    return app.currently_at
-            elif b.get(source):
-                return str(b[source])
-        return None
-
-    def perform(self, b: dict[str, Any], action_id: str, *, at: str | None = None, **answers: Any) -> Result | None:
-        """The engine call of ``action_id`` on request ``b``: at the desk chosen, or where the
-        operator is (Currently At), or (a loan) the request's pickup desk."""
-        t = borrowing.TRANSITIONS[action_id]
-        app = self.desk
-        if at is None and t.at == borrowing.PLACE:
-            at = app.currently_at
-        return self.engine_action(lambda _: borrowing.perform(self.db, action_id, int(b["id"]), operator=app.operator,
-                                                              at=at, **answers), None)
-
-    def engine_action(self, call: Callable[[Any], Result], form: Any) -> Result | None:
-        """Call the engine (``call(form)``): its message in the result line, a refusal in red
-        (nothing changed); then the task count and the list again."""
-        result = self.call_engine(call, form)
-        if result is not None:
-            self.show_result(result)
-        self.update_task_count()
-        self.action_finished()
-        return result
-
-    def show_result(self, result: Result) -> None:
-        # The engine says how to show it: a completion that leaves the item where it should not
-        # be is a warning.
-        self.result_line.show(result.message, result.severity)
-
-    def update_task_count(self) -> None:
-        """The header's task count: active general messages from lenders (B6)."""
-        try:
-            self.desk.task_count = borrowing.task_count(self.db)
-        except LibdeskError as exc:
-            self.result_line.error(exc.message)
-
-    def action_finished(self) -> None:
-        """An action ended (done or refused): read again what the screen shows."""
-
-    def show_report(self) -> None:
-        """Open the report of requests not returned properly (the list screen has it)."""
-
-
 class BorrowingScreen(RequestActionsScreen):
     """Borrowing Requests: the requests by status, the daily/weekly/monthly checks, the report."""
 
@@ -266,19 +132,7 @@ class BorrowingScreen(RequestActionsScreen):
         message: str
         error: bool = False
 
-    DEFAULT_CSS = """
-    BorrowingScreen {
-        #borrowing-body { height: 1fr; padding: 0 1; }
-        #borrowing-tabs { height: 1fr; }
-        #borrowing-tabs > ContentSwitcher { height: 1fr; }
-        #borrowing-tabs TabPane { height: 1fr; padding: 0; }
-        #borrowing-status { width: 40; }
-        .borrowing-table { height: 1fr; }
-        #borrowing-summary { color: $text-muted; padding: 0 1; height: auto; }
-        #borrowing-hint { color: $text-accent; padding: 0 1; height: auto; max-height: 3; }
-        .list-keys { color: $text-muted; padding: 0 1; }
-    }
-    """
+    CSS_PATH = "borrowing.tcss"
 
     TITLE = "Borrowing Requests"
     AUTO_FOCUS = "#requests-table"
@@ -580,7 +434,7 @@ messages from lenders: read them, act for the patron, then Dismiss.
             return
         b = self.call_engine(borrowing.show, self.db, context.request_id)
         if b is not None:
-            self.run_action(name, b)
+            self.do_request_action(name, b)
 
     def action_new_request(self) -> None:
         """ctrl+n: a new borrowing request (a refusal is said in the pop-up, which stays)."""
@@ -684,248 +538,4 @@ messages from lenders: read them, act for the patron, then Dismiss.
         return self.query_one(f"#{view}-table", DataTable)
 
 
-class BorrowingDetailScreen(RequestActionsScreen):
-    """One borrowing request: its fields, rota and current partner, general messages and notes
-    (Dismiss), and its audit trail, partner actions marked as the partner's."""
-
-    DEFAULT_CSS = """
-    BorrowingDetailScreen {
-        #bdetail-body { height: 1fr; padding: 0 1; }
-        #bdetail-fields { height: auto; padding: 0 1; margin: 0 0 1 0; }
-        .bdetail-title { color: $text-muted; padding: 0 1; }
-        #bdetail-history-title { margin: 1 0 0 0; }
-        #bdetail-messages { height: auto; max-height: 7; }
-        #bdetail-history { height: 1fr; min-height: 5; }
-        #bdetail-event { height: auto; max-height: 3; padding: 0 1; color: $text-muted; }
-        .list-keys { color: $text-muted; padding: 0 1; }
-    }
-    """
-
-    TITLE = "Borrowing Request"
-    AUTO_FOCUS = "#bdetail-messages"
-    SUPPORTS: ClassVar[frozenset[str]] = frozenset({"refresh"})
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "Back", show=False, id="bdetail-back"),
-        Binding("delete", "cancel_request", "Cancel request", show=False, id="bdetail-cancel"),
-    ]
-    HELP = """\
-One borrowing request: its citation, patron and pickup desk, the **rota** (the partners asked
-in turn; the current one in brackets), its item, its **general messages and notes**, and its
-**audit trail**, oldest first. Actions a partner took (recorded by staff for them) are marked
-**Partner**.
-
-**Enter** opens the request's actions (on a message: Dismiss it first). **Del** cancels.
-Esc goes back.
-"""
-
-    def __init__(self, db: Database, borrowing_id: int) -> None:
-        super().__init__(id="borrowing-detail")
-        self.db = db
-        """The database the engine works on."""
-        self.borrowing_id = borrowing_id
-        """The request shown."""
-        self.request: dict[str, Any] = {}
-        """The request as :func:`libdesk.borrowing.show` gives it."""
-        self.history: list[dict[str, Any]] = []
-        """Its audit trail, oldest first (:func:`libdesk.borrowing.borrowing_history`)."""
-
-    def compose(self) -> ComposeResult:
-        yield DeskHeader()
-        with Vertical(id="bdetail-body"):
-            yield Static(id="bdetail-fields")
-            yield Label("General messages and notes", id="bdetail-messages-title", classes="bdetail-title")
-            yield DeskTable(id="bdetail-messages", flex=("text",), cursor_type="row", zebra_stripes=True)
-            yield Label("Audit trail", id="bdetail-history-title", classes="bdetail-title")
-            yield DeskTable(id="bdetail-history", flex=("change",), cursor_type="row", zebra_stripes=True)
-            yield Static("", id="bdetail-event", markup=False)
-            yield ResultLine(id="bdetail-result")
-            yield Static("Enter actions (on a message: Dismiss) · Del Cancel · Tab · Esc back", classes="list-keys")
-        yield DeskFooter()
-
-    def on_mount(self) -> None:
-        messages = self.messages_table
-        messages.add_column("#", key="id", width=3)
-        messages.add_column("Kind", key="kind", width=15)
-        messages.add_column("From", key="from", width=9)
-        messages.add_column("At", key="at", width=10)
-        messages.add_column("State", key="state", width=19)
-        messages.add_column("Text", key="text", width=46)
-        history = self.history_table
-        history.add_column("When", key="at", width=16)
-        history.add_column("By", key="by", width=7)
-        history.add_column("Operator", key="operator", width=8)
-        history.add_column("Place", key="place", width=8)
-        history.add_column("Action", key="action", width=20)
-        history.add_column("Barcode", key="barcode", width=8)
-        history.add_column("Change", key="change", width=32)  # in full on the line under the list
-        self.load()
-        if not self.messages_table.row_count:
-            self.history_table.focus()
-
-    def on_screen_resume(self) -> None:
-        self.load()
-
-    def refresh_list(self) -> None:
-        """F5: read the request again."""
-        self.load()
-
-    def action_finished(self) -> None:
-        self.load()
-
-    def load(self) -> None:
-        """Read the request and its history (a few indexed queries) and show them."""
-        try:
-            self.request = borrowing.show(self.db, self.borrowing_id)
-            self.history = borrowing.borrowing_history(self.db, self.borrowing_id)
-        except LibdeskError as exc:
-            self.result_line.error(exc.message)
-            return
-        self.title = f"Borrowing Request {self.borrowing_id}"
-        self._show_fields()
-        self._show_messages()
-        self._show_history()
-        self._show_line()
-
-    def _show_fields(self) -> None:
-        # Text, not markup: titles, identifiers and codes may hold brackets.
-        b = self.request
-        inst = self.db.institution
-        since = (b["status_at"] or "").replace("T", " ")[:16]
-        cancel = f" · cancelled by {b['cancel_by']}" if b["cancel_by"] else ""
-        citation = b["title"] + (f" / {b['author']}" if b["author"] else "") + (
-            f" [{b['identifier']}]" if b["identifier"] else "")
-        rota: list[Any] = []
-        for n, code in enumerate(b["rota"]):
-            if n:
-                rota.append(" → ")
-            current = n == b["current_partner_index"] and b["current_partner"]
-            rota.append((f"[{code}]", "bold reverse") if current else code)
-        if not rota:
-            rota = ["(none yet: the locate forms it)" if b["status"] == borrowing.LOCATE_IN_PROCESS else "(none)"]
-        partner = (partner_names(inst, [b["current_partner"]]), "bold") if b["current_partner"] else "none"
-        if b["item"]:
-            item = f"{b['item']['barcode']}: {b['item']['process_name']}"
-        elif b["item_barcode"]:
-            item = b["item_barcode"] + (" (removed from the catalogue)" if b["item_removed"] else " (not received here)")
-        else:
-            item = "none yet"
-        text = Text.assemble(
-            (f"Request {b['id']} · {b['status_name']}", "bold"), f" since {since}{cancel}\n",
-            citation, "\n",
-            "Patron ", (b["patron"], "bold"),
-            f" · pickup {inst.place_name(b['pickup'])} ({b['pickup']}) · created by {b['creator']} on "
-            f"{(b['created_at'] or '')[:10]}\n",
-            "Rota ", *rota, " · current partner ", partner, "\n",
-            f"Item {item}\n",
-            f"Next: {', '.join(b['allowed']) or 'nothing (final)'}",
-        )
-        self.query_one("#bdetail-fields", Static).update(text)
-
-    def _show_messages(self) -> None:
-        table = self.messages_table
-        keep, row_index = self.highlighted_key(table), table.cursor_row
-        table.clear()
-        warning = self.theme_style("text-warning", bold=True)
-        messages = self.request["messages"]
-        for m in messages:
-            general = m["kind"] == "message"
-            state = Text("ACTIVE", style=warning) if m["active"] else Text(
-                f"dismissed by {m['dismissed_by']}")
-            table.add_row(Text(str(m["id"]), justify="right"),
-                          Text("General message" if general else "Note"),
-                          Text((m["partner"] or "") if general else m["recorded_by"]),
-                          Text((m["at"] or "")[:10]), state, Text(m["text"]), key=str(m["id"]))
-        self.move_to_key(table, keep, default=row_index)
-        active = sum(1 for m in messages if m["active"])
-        title = ("General messages and notes: none" if not messages else
-                 f"General messages and notes: {len(messages)}, {active} active · Enter: Dismiss")
-        self.query_one("#bdetail-messages-title", Label).update(title)
-        table.display = bool(messages)
-
-    def _show_history(self) -> None:
-        table = self.history_table
-        keep = self.highlighted_key(table)
-        table.clear()
-        accent = self.theme_style("text-accent", bold=True)
-        for ev in self.history:
-            theirs = ev["action"].startswith("partner_")
-            by = Text("Partner", style=accent) if theirs else Text("Staff")
-            action = Text(("◆ " if theirs else "") + action_words(ev["action"]), style=accent if theirs else "")
-            change = describe_change(ev.get("before"), ev.get("after"))
-            table.add_row(Text((ev["at"] or "").replace("T", " ")[:16]), by, Text(ev["operator"] or ""),
-                          Text(ev["place"] or ""), action, Text(ev["barcode"] or ""),
-                          Text(" · ".join(p for p in (ev["message"] or "", change) if p)), key=str(ev["id"]))
-        if keep is not None:
-            self.move_to_key(table, keep)
-        elif table.row_count:
-            table.move_cursor(row=table.row_count - 1, animate=False)
-        partners = sum(1 for ev in self.history if ev["action"].startswith("partner_"))
-        theirs = f" · ◆ {partners} recorded for the partner" if partners else ""
-        self.query_one("#bdetail-history-title", Label).update(
-            f"Audit trail: {len(self.history)} events, oldest first{theirs}")
-
-    @on(DataTable.RowHighlighted)
-    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        self._show_line()
-
-    def on_descendant_focus(self) -> None:
-        self._show_line()
-
-    def _show_line(self) -> None:
-        """Under the lists, in full: the highlighted message, or event, of the list with the focus."""
-        line = ""
-        if self.focused is self.messages_table:
-            key = self.highlighted_key(self.messages_table)
-            m = next((m for m in self.request.get("messages", []) if str(m["id"]) == key), None)
-            if m is not None:
-                who = f"General message from {m['partner']}" if m["kind"] == "message" else f"Note by {m['recorded_by']}"
-                line = f"{who}, {(m['at'] or '')[:10]}: {m['text']}"
-        else:
-            key = self.highlighted_key(self.history_table)
-            ev = next((e for e in self.history if str(e["id"]) == key), None)
-            if ev is not None:
-                change = describe_change(ev.get("before"), ev.get("after"))
-                line = " · ".join(p for p in (ev["message"] or "", change) if p)
-        self.query_one("#bdetail-event", Static).update(line)
-
-    @on(DataTable.RowSelected, "#bdetail-messages")
-    def _message_chosen(self, event: DataTable.RowSelected) -> None:
-        event.stop()
-        key = event.row_key.value
-        message = next((m for m in self.request.get("messages", []) if str(m["id"]) == key), None)
-        first = f"dismiss:{key}" if message is not None and message["active"] else None
-        self.open_actions(self.borrowing_id, first=first, details=False,
-                          hint=message["text"] if message is not None else "")
-
-    @on(DataTable.RowSelected, "#bdetail-history")
-    def _event_chosen(self, event: DataTable.RowSelected) -> None:
-        event.stop()
-        self.open_actions(self.borrowing_id, details=False)
-
-    def action_cancel_request(self) -> None:
-        """Del: cancel the request (by the patron or by staff)."""
-        if self.request:
-            self.run_action("cancel", self.request)
-
-    def action_back(self) -> None:
-        """Esc: back to the list."""
-        if len(self.app.screen_stack) > 1:
-            self.app.pop_screen()
-
-    def show_report(self) -> None:
-        self.result_line.error("The report is on the Borrowing Requests screen (Esc, then its last tab)")
-
-    def desk_commands(self) -> Iterable[DeskCommand]:
-        yield DeskCommand("Actions of this borrowing request", "What its status allows (Enter)",
-                          partial(self.open_actions, self.borrowing_id, details=False))
-        yield DeskCommand("Cancel this borrowing request", "By the patron or by staff (Del)",
-                          self.action_cancel_request)
-
-    # -- accessors ---------------------------------------------------------------------------
-    @property
-    def messages_table(self) -> DataTable[Text]:
-        return self.query_one("#bdetail-messages", DataTable)
-
-    @property
-    def history_table(self) -> DataTable[Text]:
-        return self.query_one("#bdetail-history", DataTable)
+__all__ = ["BorrowingDetailScreen", "BorrowingScreen", "RowContext"]
