@@ -449,7 +449,40 @@ def _process_label(inst: Institution, item: dict[str, Any]) -> str:
     return PROCESS_NAMES.get(process, process)
 
 
+def action_words(action: str) -> str:
+    """An event's action in words: "request_activated" -> "Request activated"."""
+    return action.replace("_", " ").capitalize()
+
+
+def describe_change(before: dict[str, Any] | None, after: dict[str, Any] | None) -> str:
+    """An event's change in one line: "status Pocket → Repair; department → CCWID" (every face
+    shows this text: an event view carries it as ``change``)."""
+    before, after = before or {}, after or {}
+    parts = []
+    for key in list(after) + [k for k in before if k not in after]:
+        old, new = before.get(key), after.get(key)
+        if key not in before:
+            if new in (None, "", False):
+                continue
+            parts.append(f"{key} {_change_cell(new)}")
+        else:
+            parts.append(f"{key} {_change_cell(old) or '–'} → {_change_cell(new) or '–'}")
+    return "; ".join(parts)
+
+
+def _change_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, sort_keys=True)
+    return str(value)
+
+
 def event_view(ev: dict[str, Any]) -> dict[str, Any]:
+    before = json.loads(ev["before"]) if ev["before"] else None
+    after = json.loads(ev["after"]) if ev["after"] else None
     return {
         "id": ev["id"],
         "at": ev["at"].isoformat() if ev["at"] else None,
@@ -457,7 +490,8 @@ def event_view(ev: dict[str, Any]) -> dict[str, Any]:
         "place": ev["place"],
         "action": ev["action"],
         "request_id": ev["request_id"],
-        "before": json.loads(ev["before"]) if ev["before"] else None,
-        "after": json.loads(ev["after"]) if ev["after"] else None,
+        "before": before,
+        "after": after,
+        "change": describe_change(before, after),
         "message": ev["message"],
     }

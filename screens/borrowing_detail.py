@@ -27,7 +27,6 @@ from screens.borrowing_actions import RequestActionsScreen
 from screens.borrowing_menu import partner_names
 from screens.item_dialogs import (
     action_words,
-    describe_change,
 )
 from screens.widgets import DeskTable, DeskFooter, DeskHeader
 from screens.widgets.result_line import ResultLine
@@ -189,7 +188,7 @@ Esc goes back.
             theirs = ev["action"].startswith("partner_")
             by = Text("Partner", style=accent) if theirs else Text("Staff")
             action = Text(("◆ " if theirs else "") + action_words(ev["action"]), style=accent if theirs else "")
-            change = describe_change(ev.get("before"), ev.get("after"))
+            change = ev["change"]
             table.add_row(Text((ev["at"] or "").replace("T", " ")[:16]), by, Text(ev["operator"] or ""),
                           Text(ev["place"] or ""), action, Text(ev["barcode"] or ""),
                           Text(" · ".join(p for p in (ev["message"] or "", change) if p)), key=str(ev["id"]))
@@ -222,7 +221,7 @@ Esc goes back.
             key = self.highlighted_key(self.history_table)
             ev = next((e for e in self.history if str(e["id"]) == key), None)
             if ev is not None:
-                change = describe_change(ev.get("before"), ev.get("after"))
+                change = ev["change"]
                 line = " · ".join(p for p in (ev["message"] or "", change) if p)
         self.query_one("#bdetail-event", Static).update(line)
 

@@ -292,7 +292,7 @@ Tab moves to the list. **Enter** on a request opens its actions:
                 cell.justify = "right"
             if key == "step" and row.get("step_code") == "transit_item":
                 cell.stylize(self.theme_style("text-warning"))
-            if key == "expiry" and value and value < self.desk.clock().date().isoformat():
+            if key == "expiry" and row.get("overdue"):  # the engine's rule
                 cell.stylize(self.theme_style("text-error", bold=True))
             cells.append(cell)
         return cells
