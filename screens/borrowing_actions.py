@@ -70,9 +70,12 @@ class RequestActionsScreen(ListScreen):
         if choice is not None:
             options: list[Option | None] = [Option(label, id=value)
                                             for value, label in zip(choice.choices, choice.choice_labels)]
-            self.app.push_screen(
-                Chooser(title, options, id=f"borrowing-{t.id}-{choice.name}", note=note),
-                lambda value: self.perform(b, t.id, **{choice.name: value}) if value else None)
+            name = choice.name
+
+            def chosen(value: str | None) -> None:
+                if value:
+                    self.perform(b, t.id, **{name: value})
+            self.app.push_screen(Chooser(title, options, id=f"borrowing-{t.id}-{name}", note=note), chosen)
         elif t.at == borrowing.DESK or text is not None:
             desk = self._first_desk(t, b) if t.at == borrowing.DESK else None
             dialog = ActionDialog(
@@ -88,8 +91,11 @@ class RequestActionsScreen(ListScreen):
                     self.perform(b, t.id, at=form.desk, **answers)
             self.app.push_screen(dialog, answered)
         elif t.confirm:
-            self.app.push_screen(ConfirmDialog(title, note, yes=t.ok, no="Back", danger=warning, id="borrowing-confirm"),
-                                 lambda ok: self.perform(b, t.id) if ok else None)
+            def confirmed(ok: bool | None) -> None:
+                if ok:
+                    self.perform(b, t.id)
+            self.app.push_screen(ConfirmDialog(title, note, yes=t.ok, no="Back", danger=warning,
+                                               id="borrowing-confirm"), confirmed)
         else:
             self.perform(b, t.id)
 

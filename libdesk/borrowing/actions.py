@@ -636,7 +636,7 @@ def perform(db: Database, action_id: str, borrowing_id: int, *, operator: str, a
             value = " ".join(value)
         if value is None or value == "":
             value = p.default
-        kwargs[p.name] = value
+        kwargs[p.engine_keyword] = value
     if t.at == DESK and not at:
         raise InvalidInput("Which desk? Give --at DESK (or set Currently At: libdesk settings --at DESK)")
     if t.function == "scan_in":

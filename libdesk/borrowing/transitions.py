@@ -74,6 +74,14 @@ class Param:
     prefill: str | None = None
     """A key of the request view whose value fills the app's field first (``item_barcode``)."""
     metavar: str | None = None
+    keyword: str = ""
+    """The engine function's keyword when it is not :attr:`name` (``patron`` -> ``patron_id``)."""
+    negate: bool = False
+    """A ``flag`` that passes False to :attr:`keyword` when given (``--no-locate``: ``locate_now``)."""
+
+    @property
+    def engine_keyword(self) -> str:
+        return self.keyword or self.name
 
 
 @dataclass(frozen=True)
@@ -169,7 +177,7 @@ TRANSITIONS: dict[str, Transition] = {t.id: t for t in (
         "new", "new_request", "create a request", (), "New borrowing request…",
         "a new borrowing request: Locate in Process, then the locate forms the rota", at=NO_PLACE,
         params=(
-            Param("patron", "", kind="text", required=True),
+            Param("patron", "", kind="text", required=True, keyword="patron_id"),
             Param("title", "", kind="text", required=True),
             Param("author", ""),
             Param("identifier", "ISBN, OCLC number …"),
@@ -177,7 +185,8 @@ TRANSITIONS: dict[str, Transition] = {t.id: t for t in (
                   kind="list", metavar="CODE,CODE"),
             Param("pickup", "", required=True, metavar="DESK"),
             Param("note", "a staff note (an Active Note until dismissed)"),
-            Param("no_locate", "leave it in Locate in Process (a locate that hung)", kind="flag"),
+            Param("no_locate", "leave it in Locate in Process (a locate that hung)", kind="flag",
+                  keyword="locate_now", negate=True),
         ), listed=False),
     Transition(
         "locate", "locate", "locate partners", (LOCATE_IN_PROCESS,), "Locate again (form the rota)",

@@ -11,7 +11,7 @@ import itertools
 import pytest
 
 from libdesk import borrowing as rs
-from libdesk import queries
+from libdesk import queries, requests
 from libdesk.core import OK, SEVERITIES, WARNING
 from libdesk.errors import InvalidInput, NotFound, WrongState
 from libdesk.exporting import export_rows
@@ -66,7 +66,7 @@ def test_every_row_names_an_engine_function_and_its_parameters_are_its_keywords(
             continue
         fn = getattr(rs, t.function)
         keywords = set(inspect.signature(fn).parameters)
-        assert {p.name for p in t.params} <= keywords, t.id
+        assert {p.engine_keyword for p in t.params} <= keywords, t.id
         if t.at != rs.NO_PLACE:
             assert {"operator", "at"} <= keywords, t.id
         for p in t.params:
@@ -163,5 +163,7 @@ def test_check_sections_name_the_row_that_does_their_action(db) -> None:
 
 
 def test_monitor_rows_carry_the_step_code_beside_its_name(db) -> None:
+    requests.place_request(db, "W02", "P0001", "WID-CIRC", operator="circ")
     rows = queries.monitor(db)["rows"]
     assert rows and all(r["step_code"] in queries.STEP_NAMES for r in rows)
+    assert all(r["step"] == queries.STEP_NAMES[r["step_code"]] and r["overdue"] is False for r in rows)
