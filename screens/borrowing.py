@@ -342,11 +342,11 @@ messages from lenders: read them, act for the patron, then Dismiss.
             extra = (REPORT,) if section["action"] == "report" else ()
             for row in section["rows"]:
                 first = check_action_option(section, row.get("message_id"))
-                if "message_id" in row:
+                if row["kind"] == borrowing.MESSAGE_ROW:
                     key = f"msg:{row['message_id']}"
                     text = row["text"]
                     hint = f"Request {row['id']} ({row['status_name']}), {row['title']}: {row['text']}"
-                elif "process" in row:
+                elif row["kind"] == borrowing.STUCK_ROW:
                     key = f"stuck:{row['id']}"
                     text = row["title"]
                     hint = f"{row['process']}: {row['barcode'] or 'no item'} {row['where']} — {row['cleanup']}"

@@ -118,6 +118,11 @@ def show(db: Database, borrowing_id: int) -> dict[str, Any]:
         return _view(conn, db.institution, dict(row._mapping))
 
 
+REQUEST_ROW, MESSAGE_ROW, STUCK_ROW = "request", "message", "stuck"
+"""A row's ``kind`` in the lists and checks: a request, a lender's message or a note (a check's
+Active rows), a completed request not returned properly (the report): faces test this, not the
+row's keys."""
+
 LIST_COLUMNS = [
     ("id", "Request"), ("status_name", "Status"), ("patron", "Patron"), ("title", "Title"),
     ("partner", "Partner"), ("pickup", "Pickup"), ("since", "Since"), ("days", "Days"),
@@ -128,7 +133,8 @@ LIST_COLUMNS = [
 def _row(b: dict[str, Any], today: Any, messages: int = 0) -> dict[str, Any]:
     rota = rota_of(b)
     partner = current_partner(b) or pending_partner(b) or (rota[0] if rota else None)
-    return {"id": b["id"], "status": b["status"], "status_name": status_name(b["status"]), "patron": b["patron"],
+    return {"kind": REQUEST_ROW, "id": b["id"], "status": b["status"], "status_name": status_name(b["status"]),
+            "patron": b["patron"],
             "title": b["title"], "partner": partner, "pickup": b["pickup"], "since": _plain(b["status_at"]),
             "days": (today - b["status_at"].date()).days, "item_barcode": b["item_barcode"],
             "active_messages": messages}
@@ -259,7 +265,7 @@ def checks(db: Database, period: str, limit: int = 200) -> dict[str, Any]:
                         .join(borrowing_t, borrowing_t.c.id == message_t.c.borrowing_id)
                         .where(message_t.c.active.is_(True), message_t.c.kind == kind))
                 count = conn.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
-                rows = [{"id": r.borrowing_id, "message_id": r.id, "text": r.text, "partner": r.partner,
+                rows = [{"kind": MESSAGE_ROW, "id": r.borrowing_id, "message_id": r.id, "text": r.text, "partner": r.partner,
                          "since": _plain(r.at), "days": (today - r.at.date()).days, "patron": r.patron,
                          "title": r.title, "status_name": status_name(r.status)}
                         for r in conn.execute(stmt.order_by(message_t.c.at, message_t.c.id).limit(limit))]
@@ -311,7 +317,7 @@ def _stuck_rows(conn: Connection, inst: Institution) -> list[dict[str, Any]]:
             process = PROCESS_NAMES.get(rec["process_type"] or "", rec["process_type"] or "In place")
             where = _where(inst, {**rec, "barcode": rec["i_barcode"]})
             cleanup = _CLEANUP.get(process, "scan the barcode in at a desk")
-        out.append({"process": process, "id": rec["id"], "patron": rec["patron"], "title": rec["title"],
+        out.append({"kind": STUCK_ROW, "process": process, "id": rec["id"], "patron": rec["patron"], "title": rec["title"],
                     "lender": current_partner(rec), "barcode": rec["i_barcode"] or rec["item_barcode"] or "",
                     "where": where, "completed": _plain(rec["closed_at"]), "cleanup": cleanup})
     order = {g: i for i, g in enumerate(REPORT_GROUPS)}

@@ -143,6 +143,7 @@ def test_the_report_export_is_shaped_once_a_date_as_shown(db, tmp_path) -> None:
     data = rs.stuck_report(db)
     columns, rows = rs.export_table("report", data)
     assert "T" in data["rows"][0]["completed"]  # the engine's view keeps the time
+    assert {r["kind"] for r in data["rows"]} == {rs.STUCK_ROW}
     assert rows[0]["completed"] == data["rows"][0]["completed"][:10]
     out = tmp_path / "r.csv"
     export_rows(str(out), columns, rows)
@@ -160,6 +161,8 @@ def test_check_sections_name_the_row_that_does_their_action(db) -> None:
     assert sections[rs.READY_TO_BE_SENT]["transition"] == "send"
     assert sections[rs.READY_TO_BE_SENT]["action_label"] == "Send"
     assert sections[rs.WAITING_FOR_CANCEL]["transition"] is None  # contact the lender
+    assert [r["kind"] for r in sections[rs.READY_TO_BE_SENT]["rows"]] == [rs.REQUEST_ROW]
+    assert {r["kind"] for r in rs.list_requests(db)} == {rs.REQUEST_ROW}
 
 
 def test_monitor_rows_carry_the_step_code_beside_its_name(db) -> None:
