@@ -111,6 +111,9 @@ from libdesk.borrowing.items import (
 )
 from libdesk.borrowing.views import (
     show,
+    REQUEST_ROW,
+    MESSAGE_ROW,
+    STUCK_ROW,
     LIST_COLUMNS,
     WITH_MESSAGES,
     WITH_MESSAGES_NAME,
@@ -212,6 +215,9 @@ __all__ = [
     "at_desk",
     "off_hold_shelf",
     "show",
+    "REQUEST_ROW",
+    "MESSAGE_ROW",
+    "STUCK_ROW",
     "LIST_COLUMNS",
     "WITH_MESSAGES",
     "WITH_MESSAGES_NAME",

@@ -118,7 +118,9 @@ def show(db: Database, borrowing_id: int) -> dict[str, Any]:
         return _view(conn, db.institution, dict(row._mapping))
 
 
-REQUEST_ROW, MESSAGE_ROW, STUCK_ROW = "request", "message", "stuck"
+REQUEST_ROW = "request"
+MESSAGE_ROW = "message"
+STUCK_ROW = "stuck"
 """A row's ``kind`` in the lists and checks: a request, a lender's message or a note (a check's
 Active rows), a completed request not returned properly (the report): faces test this, not the
 row's keys."""
