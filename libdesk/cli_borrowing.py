@@ -179,7 +179,7 @@ def cmd_report(rt: Runtime) -> int:
 
     data = borrowing.stuck_report(rt.db)
     if rt.args.output:
-        written = exporting.export_rows(rt.args.output, borrowing.REPORT_COLUMNS, data["rows"])
+        written = exporting.export_rows(rt.args.output, *borrowing.export_table("report", data))
         data = {**data, "export": written}
     def human() -> str:
         lines = [f"Completed borrowing requests not returned properly: {data['total']}"]

@@ -124,6 +124,13 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+OK = "ok"
+WARNING = "warning"
+INFO = "info"
+SEVERITIES = (OK, WARNING, INFO)
+"""A result's severity: what colour a face gives it (a refusal is an exception, never a result)."""
+
+
 @dataclass
 class Result:
     """What an engine action did, for a person (``message``) and for scripts (the rest)."""
@@ -136,11 +143,19 @@ class Result:
     """hold_shelf | transit | reshelve | in_process | stays | loan | ... (None when not about an item)."""
     item: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    code: str = ""
+    """What happened, as a stable name a face may test (``borrowing.checked_in_not_returned``);
+    "" when the message alone says it. Faces never test the message's words."""
+    severity: str = OK
+    """How a face shows it: :data:`OK`, :data:`WARNING` (done, but something needs a person's
+    attention) or :data:`INFO`."""
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "barcode": self.barcode,
             "message": self.message,
+            "code": self.code,
+            "severity": self.severity,
             "destination": self.destination,
             "next_step": self.next_step,
             "item": self.item,
@@ -434,7 +449,40 @@ def _process_label(inst: Institution, item: dict[str, Any]) -> str:
     return PROCESS_NAMES.get(process, process)
 
 
+def action_words(action: str) -> str:
+    """An event's action in words: "request_activated" -> "Request activated"."""
+    return action.replace("_", " ").capitalize()
+
+
+def describe_change(before: dict[str, Any] | None, after: dict[str, Any] | None) -> str:
+    """An event's change in one line: "status Pocket → Repair; department → CCWID" (every face
+    shows this text: an event view carries it as ``change``)."""
+    before, after = before or {}, after or {}
+    parts = []
+    for key in list(after) + [k for k in before if k not in after]:
+        old, new = before.get(key), after.get(key)
+        if key not in before:
+            if new in (None, "", False):
+                continue
+            parts.append(f"{key} {_change_cell(new)}")
+        else:
+            parts.append(f"{key} {_change_cell(old) or '–'} → {_change_cell(new) or '–'}")
+    return "; ".join(parts)
+
+
+def _change_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, sort_keys=True)
+    return str(value)
+
+
 def event_view(ev: dict[str, Any]) -> dict[str, Any]:
+    before = json.loads(ev["before"]) if ev["before"] else None
+    after = json.loads(ev["after"]) if ev["after"] else None
     return {
         "id": ev["id"],
         "at": ev["at"].isoformat() if ev["at"] else None,
@@ -442,7 +490,8 @@ def event_view(ev: dict[str, Any]) -> dict[str, Any]:
         "place": ev["place"],
         "action": ev["action"],
         "request_id": ev["request_id"],
-        "before": json.loads(ev["before"]) if ev["before"] else None,
-        "after": json.loads(ev["after"]) if ev["after"] else None,
+        "before": before,
+        "after": after,
+        "change": describe_change(before, after),
         "message": ev["message"],
     }

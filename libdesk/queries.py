@@ -581,7 +581,9 @@ def monitor(db: Database, filters: dict[str, str | None] | None = None, *, since
         rows = []
         for rec in fetched[:limit]:
             rec["placed"] = rec.pop("placed_at").date().isoformat()
+            rec["overdue"] = bool(rec["expiry"] and rec["expiry"] < today)
             rec["expiry"] = rec["expiry"].isoformat() if rec["expiry"] else None
+            rec["step_code"] = rec["step"]  # faces test the code, and show the name
             rec["step"] = STEP_NAMES.get(rec["step"], rec["step"])
             rows.append(rec)
         out["rows"] = rows

@@ -38,6 +38,7 @@ from libdesk.models import (
     TRANSIT_ITEM,
     WAITING,
     WAITING_FOR_REMOTE_STORAGE,
+    STEP_NAMES,
     Patron,
 )
 from libdesk.routing import notify
@@ -309,3 +310,38 @@ def audit_trail(db: Database, request_id: int) -> list[dict[str, Any]]:
             item_events = [dict(r._mapping) for r in conn.execute(window.order_by(event_t.c.id))]
         rows = sorted([(e, "request") for e in own] + [(e, "item") for e in item_events], key=lambda p: p[0]["id"])
         return [{**event_view(e), "on": on} for e, on in rows]
+
+
+_PULL_STEPS = (WAITING, PICKUP_FROM_SHELF, WAITING_FOR_REMOTE_STORAGE)
+
+
+def cancel_explanation(step: str, *, work_order: bool, where: str, patron: str | None = None) -> str:
+    """What cancelling a request at workflow ``step`` does (SPEC Q5), in the words of the seed,
+    for the face that asks before :func:`cancel` (``where``: its pickup desk or department, in
+    words)."""
+    step_name = STEP_NAMES.get(step, step)
+    what = "the request and its work order" if work_order else "the request"
+    if step in _PULL_STEPS:
+        return (f"Workflow step: {step_name}. Nothing has been done with the item yet.\n\n"
+                f"Cancel cancels {what}; the item stays where it is.")
+    if step == TRANSIT_ITEM and work_order:
+        return (f"Workflow step: Transit Item. The item has already left its shelf and is on its way to "
+                f"{where}.\n\n"
+                "Do NOT cancel: let it arrive and mark the work order Done there; then it goes home or to "
+                "its next request. Cancelling now cancels only the request: the item still travels to "
+                f"{where} and must be marked Done there, or it bounces between the owning library and "
+                "the department and no one knows where it belongs.")
+    if step == TRANSIT_ITEM:
+        for_whom = f" for patron {patron}" if patron else ""
+        return (f"Workflow step: Transit Item. The item is on its way to {where}{for_whom}.\n\n"
+                "Cancelling cancels only the request; the item keeps travelling, and is sent on (its next "
+                "request, or home) wherever it is next scanned in.")
+    if step == IN_PROCESS:
+        return (f"Workflow step: In Process. The item is in the work order at {where}.\n\n"
+                f"Cancel cancels only the request: the item stays in process at {where} until it is "
+                "marked Done there.")
+    if step == ON_HOLD_SHELF:
+        return (f"Workflow step: On Hold Shelf at {where}.\n\n"
+                "Cancel cancels the request; take the item off the hold shelf and scan it in at the desk "
+                "to send it on.")
+    return f"Workflow step: {step_name}.\n\nCancel cancels the request."

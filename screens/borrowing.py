@@ -30,7 +30,7 @@ are a few indexed queries, so they run in the handler.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, ClassVar
@@ -44,45 +44,28 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import (
     DataTable,
-    Label,
     Select,
     Static,
     TabbedContent,
     TabPane,
 )
-from textual.widgets.option_list import Option
 from textual.worker import Worker, get_current_worker
 
-from libdesk import borrowing, config, exporting, scan
+from libdesk import borrowing, config, exporting
 from libdesk.core import Result
 from libdesk.db import Database
 from libdesk.errors import LibdeskError
 from screens.base import DeskCommand
-from screens.borrowing_dialogs import (
-    CLEANUP,
-    DETAILS,
-    REPORT,
-    SCAN_IN,
-    ActionDialog,
-    ActionForm,
-    NewRequestDialog,
-    NewRequestForm,
-    action_menu,
-    check_action_label,
-    check_action_option,
-    desk_choices,
-    partner_names,
-)
-from screens.choosers import Chooser
+from screens.borrowing_actions import RequestActionsScreen
+from screens.borrowing_detail import BorrowingDetailScreen
+from screens.borrowing_menu import CLEANUP, DETAILS, REPORT, check_action_option
+from screens.borrowing_new_request import NewRequestDialog, NewRequestForm
 from screens.item_dialogs import (
-    ConfirmDialog,
     PromptDialog,
-    action_words,
-    describe_change,
 )
-from screens.list_base import ListScreen
 from screens.widgets import DeskTable, DeskFooter, DeskHeader
 from screens.widgets.result_line import ResultLine
+
 
 LIST_LIMIT = 500
 """Requests the Requests view reads (newest first); the count says when there are more."""
@@ -101,36 +84,15 @@ LIST_WIDTHS = {"id": 7, "status_name": 19, "patron": 6, "title": 17, "partner": 
                "days": 4, "item_barcode": 8, "active_messages": 8}
 """The Requests columns are exactly ``borrowing.LIST_COLUMNS`` (and the export's), in its order."""
 
-CHECK_COLUMNS: list[tuple[str, str, int]] = [
-    ("id", "Request", 7), ("text", "Title / message", 34), ("action", "Action", 16), ("patron", "Patron", 6),
-    ("partner", "Partner", 9), ("since", "Since", 10), ("days", "Days", 4),
-]
-"""A check view's columns (key, header, width); each state is a heading row above its requests."""
-CHECK_EXPORT_COLUMNS = [("state", "State"), *[(key, header) for key, header, _ in CHECK_COLUMNS]]
+CHECK_WIDTHS = {"id": 7, "text": 34, "action": 16, "patron": 6, "partner": 9, "since": 10, "days": 4}
+"""A check view's columns are exactly ``borrowing.CHECK_COLUMNS``; each state is a heading row."""
 
 REPORT_WIDTHS = {"process": 24, "id": 7, "patron": 6, "title": 20, "lender": 8, "barcode": 9, "where": 36,
                  "completed": 10, "cleanup": 60}
 """The report's columns are exactly ``borrowing.REPORT_COLUMNS`` (and the export's)."""
 
-DATE_KEYS = ("since", "completed")
-"""Columns holding a time: shown (and exported) as the date."""
-
-
-def cell_text(key: str, value: Any) -> str:
-    """A value as a cell shows it, and as the export writes it."""
-    if value is None:
-        return ""
-    if key in DATE_KEYS:
-        return str(value)[:10]
-    return str(value)
-
-
-def shown_rows(rows: Iterable[dict[str, Any]], columns: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:
-    """Rows as the table shows them (L4: the export writes exactly what is shown)."""
-    keys = [key for key, _ in columns]
-    # Numbers stay numbers (a spreadsheet sorts them as such); times become the date shown.
-    return [{key: cell_text(key, row.get(key)) if key in DATE_KEYS or row.get(key) is None else row[key]
-             for key in keys} for row in rows]
+cell_text = borrowing.cell_text
+"""A value as a cell shows it, and as the export writes it (the engine's rule)."""
 
 
 @dataclass(frozen=True)
@@ -147,171 +109,6 @@ class RowContext:
     """Menu entries only this view adds (the monthly check's Report)."""
     section: dict[str, Any] | None = None
     """The check section the row is in (heading rows too)."""
-
-
-class RequestActionsScreen(ListScreen):
-    """What the Borrowing Requests list and a request's detail share: the request's action menu,
-    the pop-up each action needs, the engine call, its result, and the header's task count."""
-
-    db: Database
-
-    def open_actions(self, request_id: int, *, first: str | None = None, hint: str = "",
-                     extra: Iterable[str] = (), details: bool = True) -> None:
-        """The action menu of request ``request_id`` (read now: the list may be a moment old)."""
-        b = self.call_engine(borrowing.show, self.db, request_id)
-        if b is None:
-            return
-        options = action_menu(b, first=first, extra=extra, details=details)
-        if not any(isinstance(o, Option) and not o.disabled for o in options):
-            self.result_line.show(f"Request {request_id} is {b['status_name']}: nothing more to do with it", "info")
-            return
-        chooser = Chooser(f"Request {request_id} · {b['status_name']} · {b['title']}", options,
-                          note=hint, id="borrowing-actions")
-        self.app.push_screen(chooser, lambda name: self.run_action(name, b) if name else None)
-
-    def run_action(self, name: str, b: dict[str, Any]) -> None:
-        """Do action ``name`` (a menu id) on request ``b``: ask what it needs, then call the engine."""
-        app = self.desk
-        db, i = self.db, int(b["id"])
-        op, at = app.operator, app.currently_at
-        inst = db.institution
-        partner = partner_names(inst, [b["current_partner"]]) if b.get("current_partner") else "the partner"
-        what = f"request {i} · {b['title']}"
-        here = app.currently_at if app.place is not None and app.place.is_desk else None
-
-        def ask(dialog: ActionDialog, then: Callable[[ActionForm], Any]) -> None:
-            self.app.push_screen(dialog, lambda form: self.engine_action(then, form) if form is not None else None)
-
-        def confirm(title: str, text: str, yes: str, then: Callable[[], Any], danger: bool = False) -> None:
-            self.app.push_screen(ConfirmDialog(title, text, yes=yes, no="Back", danger=danger,
-                                               id="borrowing-confirm"),
-                                 lambda ok: self.engine_action(lambda _: then(), None) if ok else None)
-
-        if name == DETAILS:
-            self.app.push_screen(BorrowingDetailScreen(db, i))
-        elif name == REPORT:
-            self.show_report()
-        elif name == "send":
-            self.engine_action(lambda _: borrowing.send(db, i, operator=op, at=at), None)
-        elif name == "locate":
-            self.engine_action(lambda _: borrowing.locate(db, i, operator=op, at=at), None)
-        elif name == "loan":
-            # The pickup desk, where the item waits on the hold shelf (the engine checks it does).
-            self.engine_action(lambda _: borrowing.loan(db, i, operator=op), None)
-        elif name == "dismiss":
-            self.engine_action(lambda _: borrowing.dismiss(db, i, operator=op, at=at), None)
-        elif name.startswith("dismiss:"):
-            message_id = int(name.partition(":")[2])
-            self.engine_action(lambda _: borrowing.dismiss(db, i, message_id, operator=op, at=at), None)
-        elif name == "cancel":
-            options: list[Option | None] = [
-                Option("By the patron   (from their account)", id="patron"),
-                Option("By staff        (the patron is told to try InterLibrary Loan)", id="staff"),
-            ]
-            self.app.push_screen(
-                Chooser(f"Cancel {what}: on whose behalf?", options, id="borrowing-cancel-by",
-                        note=f"{b['status_name']}: what cancelling does from here, the result says "
-                             "(a partner that has it is asked to cancel; an item already shipped still "
-                             "arrives and goes back to the lender)."),
-                lambda by: self.engine_action(
-                    lambda _: borrowing.cancel(db, i, by=by, operator=op, at=at), None) if by else None)
-        elif name == "complete":
-            confirm(f"Route request {i} to Request Completed?",
-                    f"{b['status_name']}: the seed's clean-up. If a mistake was made, submit a new request for "
-                    f"patron {b['patron']} first (ctrl+n).", "Complete it",
-                    lambda: borrowing.complete(db, i, operator=op, at=at))
-        elif name == "receive":
-            ask(ActionDialog(f"Receive the item · {what}", desks=desk_choices(inst), desk=here or b["pickup"],
-                             text_label="Barcode", text=b.get("item_barcode") or "",
-                             placeholder="blank: the lender's, else RS + the request number",
-                             note="A temporary item is made: on the hold shelf when received at the pickup desk "
-                                  f"({b['pickup']}), else in transit to it; the patron is told it waits.",
-                             ok="Receive", id="borrowing-receive"),
-                lambda form: borrowing.receive(db, i, at=form.desk or "", operator=op, barcode=form.text or None))
-        elif name == "return":
-            ask(ActionDialog(f"Return the item · {what}", desks=desk_choices(inst), desk=here,
-                             note="The desk where the patron returned it: at the resource-sharing library it "
-                                  "goes back to the lender, elsewhere in transit to the resource-sharing desk.",
-                             ok="Return", id="borrowing-return"),
-                lambda form: borrowing.return_item(db, i, at=form.desk or "", operator=op))
-        elif name in (SCAN_IN, CLEANUP):
-            barcode = b.get("item_barcode") or ""
-            # Offered first: the resource-sharing desk, where a borrowed item goes back to its lender.
-            ask(ActionDialog(f"Scan In {barcode} · {what}", desks=desk_choices(inst),
-                             desk=borrowing.rs_desk(inst, b).code if name == SCAN_IN else here,
-                             note="Scan In at a circulation desk, as if scanned there: the item goes where its "
-                                  "request says (back to the lender, or out of the catalogue once the lender "
-                                  "checked it in).", ok="Scan in", id="borrowing-scan-in"),
-                lambda form: scan.scan_in(db, barcode, at=form.desk or "", operator=op))
-        elif name == "note":
-            ask(ActionDialog(f"Add a note · {what}", text_label="Note",
-                             note="An Active Note until dismissed (the daily check lists it).", ok="Add note",
-                             id="borrowing-note"),
-                lambda form: borrowing.add_note(db, i, form.text, operator=op, at=at))
-        elif name == "partner-ship":
-            ask(ActionDialog(f"{partner} shipped the item · {what}", text_label="Their barcode",
-                             text=b.get("item_barcode") or "", placeholder="the lender's barcode, if known",
-                             note="Recorded for the partner: the request becomes Shipped Physically (the weekly "
-                                  "check lists it until it is received).", ok="Record shipment",
-                             id="borrowing-partner-ship"),
-                lambda form: borrowing.partner_ship(db, i, operator=op, barcode=form.text or None, at=at))
-        elif name == "partner-reject":
-            ask(ActionDialog(f"{partner} rejected the request · {what}", text_label="Reason",
-                             placeholder="optional, e.g. not on shelf",
-                             note="Recorded for the partner: the next partner of the rota gets the request; "
-                                  "after the last one it is Rejected by Partner and the patron is told.",
-                             ok="Record rejection", id="borrowing-partner-reject"),
-                lambda form: borrowing.partner_reject(db, i, operator=op, reason=form.text, at=at))
-        elif name == "partner-expire":
-            confirm(f"The request expired at {partner}?",
-                    "Recorded for the partner: the next partner of the rota gets the request; after the last "
-                    "one it is Expired and the patron is told.", "Record expiry",
-                    lambda: borrowing.partner_expire(db, i, operator=op, at=at))
-        elif name == "partner-message":
-            ask(ActionDialog(f"General message from {partner} · {what}", text_label="Message",
-                             placeholder="what the lender wrote",
-                             note="It stays active, in the header's task count, until dismissed.",
-                             ok="Record message", id="borrowing-partner-message"),
-                lambda form: borrowing.partner_message(db, i, form.text, operator=op, at=at))
-        elif name == "partner-checkin":
-            item = b.get("item")
-            stuck = ""
-            if item and not str(item.get("transit_to") or "").startswith(borrowing.PARTNER_PREFIX):
-                stuck = (f"\n\nThe item {item['barcode']} is still here ({item['process_name']}): it was not "
-                         "returned properly, and the request will be in the monthly report.")
-            confirm(f"{partner} checked the item in?",
-                    "Recorded for the lender: the request becomes Request Completed." + stuck,
-                    "Record check-in", lambda: borrowing.partner_checkin(db, i, operator=op, at=at),
-                    danger=bool(stuck))
-        else:
-            self.result_line.error(f"{name}: not an action of this screen")
-
-    def engine_action(self, call: Callable[[Any], Result], form: Any) -> Result | None:
-        """Call the engine (``call(form)``): its message in the result line, a refusal in red
-        (nothing changed); then the task count and the list again."""
-        result = self.call_engine(call, form)
-        if result is not None:
-            self.show_result(result)
-        self.update_task_count()
-        self.action_finished()
-        return result
-
-    def show_result(self, result: Result) -> None:
-        # A completion that leaves the item where it should not be is said as a warning.
-        self.result_line.show(result.message, "warning" if " — but " in result.message else "ok")
-
-    def update_task_count(self) -> None:
-        """The header's task count: active general messages from lenders (B6)."""
-        try:
-            self.desk.task_count = borrowing.task_count(self.db)
-        except LibdeskError as exc:
-            self.result_line.error(exc.message)
-
-    def action_finished(self) -> None:
-        """An action ended (done or refused): read again what the screen shows."""
-
-    def show_report(self) -> None:
-        """Open the report of requests not returned properly (the list screen has it)."""
 
 
 class BorrowingScreen(RequestActionsScreen):
@@ -335,19 +132,7 @@ class BorrowingScreen(RequestActionsScreen):
         message: str
         error: bool = False
 
-    DEFAULT_CSS = """
-    BorrowingScreen {
-        #borrowing-body { height: 1fr; padding: 0 1; }
-        #borrowing-tabs { height: 1fr; }
-        #borrowing-tabs > ContentSwitcher { height: 1fr; }
-        #borrowing-tabs TabPane { height: 1fr; padding: 0; }
-        #borrowing-status { width: 40; }
-        .borrowing-table { height: 1fr; }
-        #borrowing-summary { color: $text-muted; padding: 0 1; height: auto; }
-        #borrowing-hint { color: $text-accent; padding: 0 1; height: auto; max-height: 3; }
-        .list-keys { color: $text-muted; padding: 0 1; }
-    }
-    """
+    CSS_PATH = "borrowing.tcss"
 
     TITLE = "Borrowing Requests"
     AUTO_FOCUS = "#requests-table"
@@ -417,8 +202,8 @@ messages from lenders: read them, act for the patron, then Dismiss.
             requests_table.add_column(header, key=key, width=LIST_WIDTHS.get(key))
         for view in CHECK_VIEWS:
             table = self.table(view)
-            for key, header, width in CHECK_COLUMNS:
-                table.add_column(header, key=key, width=width)
+            for key, header in borrowing.CHECK_COLUMNS:
+                table.add_column(header, key=key, width=CHECK_WIDTHS.get(key))
         report = self.table("report")
         for key, header in borrowing.REPORT_COLUMNS:
             report.add_column(header, key=key, width=REPORT_WIDTHS.get(key))
@@ -546,7 +331,7 @@ messages from lenders: read them, act for the patron, then Dismiss.
         muted = Style(dim=True)  # $text-muted is "auto 60%", which Rich cannot parse
         for section in data["sections"]:
             info = {k: v for k, v in section.items() if k != "rows"}
-            action = check_action_label(section["action"])
+            action = section["action_label"]
             key = f"sec:{section['key']}"
             style = heading if section["count"] else muted
             table.add_row(Text(""), Text(f"{section['label']} ({section['count']})", style=style),
@@ -556,12 +341,12 @@ messages from lenders: read them, act for the patron, then Dismiss.
                                               section=info)
             extra = (REPORT,) if section["action"] == "report" else ()
             for row in section["rows"]:
-                first = check_action_option(section["action"], row.get("message_id"))
-                if "message_id" in row:
+                first = check_action_option(section, row.get("message_id"))
+                if row["kind"] == borrowing.MESSAGE_ROW:
                     key = f"msg:{row['message_id']}"
                     text = row["text"]
                     hint = f"Request {row['id']} ({row['status_name']}), {row['title']}: {row['text']}"
-                elif "process" in row:
+                elif row["kind"] == borrowing.STUCK_ROW:
                     key = f"stuck:{row['id']}"
                     text = row["title"]
                     hint = f"{row['process']}: {row['barcode'] or 'no item'} {row['where']} — {row['cleanup']}"
@@ -649,7 +434,7 @@ messages from lenders: read them, act for the patron, then Dismiss.
             return
         b = self.call_engine(borrowing.show, self.db, context.request_id)
         if b is not None:
-            self.run_action(name, b)
+            self.do_request_action(name, b)
 
     def action_new_request(self) -> None:
         """ctrl+n: a new borrowing request (a refusal is said in the pop-up, which stays)."""
@@ -685,28 +470,13 @@ messages from lenders: read them, act for the patron, then Dismiss.
         if data is None:
             self.result_line.error("Wait: the list is still being read")
             return
-        columns, rows = self._export_rows(view, data)
+        columns, rows = borrowing.export_table(view, data)
         name = {"report": "not-returned-properly", "requests": "borrowing-requests"}.get(view, f"borrowing-{view}")
         default = config.export_dir() / f"{name}-{self.desk.clock():%Y-%m-%d}.xlsx"
         self.app.push_screen(PromptDialog(
             f"Export {VIEWS[view]}", "File (.xlsx or .csv)", str(default),
             note=f"{len(rows):,} rows: exactly the list's columns, as shown now.", id="export-prompt"),
             partial(self.export_to, columns, rows))
-
-    def _export_rows(self, view: str, data: dict[str, Any]) -> tuple[list[tuple[str, str]], list[dict[str, Any]]]:
-        if view == "report":
-            return list(borrowing.REPORT_COLUMNS), shown_rows(data["rows"], borrowing.REPORT_COLUMNS)
-        if view == "requests":
-            return list(borrowing.LIST_COLUMNS), shown_rows(data["rows"], borrowing.LIST_COLUMNS)
-        rows = []
-        for section in data["sections"]:
-            action = check_action_label(section["action"])
-            for row in section["rows"]:
-                rows.append({"state": section["label"], "id": row["id"],
-                             "text": row.get("text") or row.get("title"), "action": action,
-                             "patron": row.get("patron"), "partner": row.get("partner") or row.get("lender"),
-                             "since": row.get("since") or row.get("completed"), "days": row.get("days")})
-        return CHECK_EXPORT_COLUMNS, shown_rows(rows, CHECK_EXPORT_COLUMNS)
 
     def export_to(self, columns: list[tuple[str, str]], rows: list[dict[str, Any]], path: str | None) -> None:
         """Write the rows (as shown when the pop-up opened) to ``path``, in a worker."""
@@ -768,248 +538,4 @@ messages from lenders: read them, act for the patron, then Dismiss.
         return self.query_one(f"#{view}-table", DataTable)
 
 
-class BorrowingDetailScreen(RequestActionsScreen):
-    """One borrowing request: its fields, rota and current partner, general messages and notes
-    (Dismiss), and its audit trail, partner actions marked as the partner's."""
-
-    DEFAULT_CSS = """
-    BorrowingDetailScreen {
-        #bdetail-body { height: 1fr; padding: 0 1; }
-        #bdetail-fields { height: auto; padding: 0 1; margin: 0 0 1 0; }
-        .bdetail-title { color: $text-muted; padding: 0 1; }
-        #bdetail-history-title { margin: 1 0 0 0; }
-        #bdetail-messages { height: auto; max-height: 7; }
-        #bdetail-history { height: 1fr; min-height: 5; }
-        #bdetail-event { height: auto; max-height: 3; padding: 0 1; color: $text-muted; }
-        .list-keys { color: $text-muted; padding: 0 1; }
-    }
-    """
-
-    TITLE = "Borrowing Request"
-    AUTO_FOCUS = "#bdetail-messages"
-    SUPPORTS: ClassVar[frozenset[str]] = frozenset({"refresh"})
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "Back", show=False, id="bdetail-back"),
-        Binding("delete", "cancel_request", "Cancel request", show=False, id="bdetail-cancel"),
-    ]
-    HELP = """\
-One borrowing request: its citation, patron and pickup desk, the **rota** (the partners asked
-in turn; the current one in brackets), its item, its **general messages and notes**, and its
-**audit trail**, oldest first. Actions a partner took (recorded by staff for them) are marked
-**Partner**.
-
-**Enter** opens the request's actions (on a message: Dismiss it first). **Del** cancels.
-Esc goes back.
-"""
-
-    def __init__(self, db: Database, borrowing_id: int) -> None:
-        super().__init__(id="borrowing-detail")
-        self.db = db
-        """The database the engine works on."""
-        self.borrowing_id = borrowing_id
-        """The request shown."""
-        self.request: dict[str, Any] = {}
-        """The request as :func:`libdesk.borrowing.show` gives it."""
-        self.history: list[dict[str, Any]] = []
-        """Its audit trail, oldest first (:func:`libdesk.borrowing.borrowing_history`)."""
-
-    def compose(self) -> ComposeResult:
-        yield DeskHeader()
-        with Vertical(id="bdetail-body"):
-            yield Static(id="bdetail-fields")
-            yield Label("General messages and notes", id="bdetail-messages-title", classes="bdetail-title")
-            yield DeskTable(id="bdetail-messages", flex=("text",), cursor_type="row", zebra_stripes=True)
-            yield Label("Audit trail", id="bdetail-history-title", classes="bdetail-title")
-            yield DeskTable(id="bdetail-history", flex=("change",), cursor_type="row", zebra_stripes=True)
-            yield Static("", id="bdetail-event", markup=False)
-            yield ResultLine(id="bdetail-result")
-            yield Static("Enter actions (on a message: Dismiss) · Del Cancel · Tab · Esc back", classes="list-keys")
-        yield DeskFooter()
-
-    def on_mount(self) -> None:
-        messages = self.messages_table
-        messages.add_column("#", key="id", width=3)
-        messages.add_column("Kind", key="kind", width=15)
-        messages.add_column("From", key="from", width=9)
-        messages.add_column("At", key="at", width=10)
-        messages.add_column("State", key="state", width=19)
-        messages.add_column("Text", key="text", width=46)
-        history = self.history_table
-        history.add_column("When", key="at", width=16)
-        history.add_column("By", key="by", width=7)
-        history.add_column("Operator", key="operator", width=8)
-        history.add_column("Place", key="place", width=8)
-        history.add_column("Action", key="action", width=20)
-        history.add_column("Barcode", key="barcode", width=8)
-        history.add_column("Change", key="change", width=32)  # in full on the line under the list
-        self.load()
-        if not self.messages_table.row_count:
-            self.history_table.focus()
-
-    def on_screen_resume(self) -> None:
-        self.load()
-
-    def refresh_list(self) -> None:
-        """F5: read the request again."""
-        self.load()
-
-    def action_finished(self) -> None:
-        self.load()
-
-    def load(self) -> None:
-        """Read the request and its history (a few indexed queries) and show them."""
-        try:
-            self.request = borrowing.show(self.db, self.borrowing_id)
-            self.history = borrowing.borrowing_history(self.db, self.borrowing_id)
-        except LibdeskError as exc:
-            self.result_line.error(exc.message)
-            return
-        self.title = f"Borrowing Request {self.borrowing_id}"
-        self._show_fields()
-        self._show_messages()
-        self._show_history()
-        self._show_line()
-
-    def _show_fields(self) -> None:
-        # Text, not markup: titles, identifiers and codes may hold brackets.
-        b = self.request
-        inst = self.db.institution
-        since = (b["status_at"] or "").replace("T", " ")[:16]
-        cancel = f" · cancelled by {b['cancel_by']}" if b["cancel_by"] else ""
-        citation = b["title"] + (f" / {b['author']}" if b["author"] else "") + (
-            f" [{b['identifier']}]" if b["identifier"] else "")
-        rota: list[Any] = []
-        for n, code in enumerate(b["rota"]):
-            if n:
-                rota.append(" → ")
-            current = n == b["current_partner_index"] and b["current_partner"]
-            rota.append((f"[{code}]", "bold reverse") if current else code)
-        if not rota:
-            rota = ["(none yet: the locate forms it)" if b["status"] == borrowing.LOCATE_IN_PROCESS else "(none)"]
-        partner = (partner_names(inst, [b["current_partner"]]), "bold") if b["current_partner"] else "none"
-        if b["item"]:
-            item = f"{b['item']['barcode']}: {b['item']['process_name']}"
-        elif b["item_barcode"]:
-            item = b["item_barcode"] + (" (removed from the catalogue)" if b["item_removed"] else " (not received here)")
-        else:
-            item = "none yet"
-        text = Text.assemble(
-            (f"Request {b['id']} · {b['status_name']}", "bold"), f" since {since}{cancel}\n",
-            citation, "\n",
-            "Patron ", (b["patron"], "bold"),
-            f" · pickup {inst.place_name(b['pickup'])} ({b['pickup']}) · created by {b['creator']} on "
-            f"{(b['created_at'] or '')[:10]}\n",
-            "Rota ", *rota, " · current partner ", partner, "\n",
-            f"Item {item}\n",
-            f"Next: {', '.join(b['allowed']) or 'nothing (final)'}",
-        )
-        self.query_one("#bdetail-fields", Static).update(text)
-
-    def _show_messages(self) -> None:
-        table = self.messages_table
-        keep, row_index = self.highlighted_key(table), table.cursor_row
-        table.clear()
-        warning = self.theme_style("text-warning", bold=True)
-        messages = self.request["messages"]
-        for m in messages:
-            general = m["kind"] == "message"
-            state = Text("ACTIVE", style=warning) if m["active"] else Text(
-                f"dismissed by {m['dismissed_by']}")
-            table.add_row(Text(str(m["id"]), justify="right"),
-                          Text("General message" if general else "Note"),
-                          Text((m["partner"] or "") if general else m["recorded_by"]),
-                          Text((m["at"] or "")[:10]), state, Text(m["text"]), key=str(m["id"]))
-        self.move_to_key(table, keep, default=row_index)
-        active = sum(1 for m in messages if m["active"])
-        title = ("General messages and notes: none" if not messages else
-                 f"General messages and notes: {len(messages)}, {active} active · Enter: Dismiss")
-        self.query_one("#bdetail-messages-title", Label).update(title)
-        table.display = bool(messages)
-
-    def _show_history(self) -> None:
-        table = self.history_table
-        keep = self.highlighted_key(table)
-        table.clear()
-        accent = self.theme_style("text-accent", bold=True)
-        for ev in self.history:
-            theirs = ev["action"].startswith("partner_")
-            by = Text("Partner", style=accent) if theirs else Text("Staff")
-            action = Text(("◆ " if theirs else "") + action_words(ev["action"]), style=accent if theirs else "")
-            change = describe_change(ev.get("before"), ev.get("after"))
-            table.add_row(Text((ev["at"] or "").replace("T", " ")[:16]), by, Text(ev["operator"] or ""),
-                          Text(ev["place"] or ""), action, Text(ev["barcode"] or ""),
-                          Text(" · ".join(p for p in (ev["message"] or "", change) if p)), key=str(ev["id"]))
-        if keep is not None:
-            self.move_to_key(table, keep)
-        elif table.row_count:
-            table.move_cursor(row=table.row_count - 1, animate=False)
-        partners = sum(1 for ev in self.history if ev["action"].startswith("partner_"))
-        theirs = f" · ◆ {partners} recorded for the partner" if partners else ""
-        self.query_one("#bdetail-history-title", Label).update(
-            f"Audit trail: {len(self.history)} events, oldest first{theirs}")
-
-    @on(DataTable.RowHighlighted)
-    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        self._show_line()
-
-    def on_descendant_focus(self) -> None:
-        self._show_line()
-
-    def _show_line(self) -> None:
-        """Under the lists, in full: the highlighted message, or event, of the list with the focus."""
-        line = ""
-        if self.focused is self.messages_table:
-            key = self.highlighted_key(self.messages_table)
-            m = next((m for m in self.request.get("messages", []) if str(m["id"]) == key), None)
-            if m is not None:
-                who = f"General message from {m['partner']}" if m["kind"] == "message" else f"Note by {m['recorded_by']}"
-                line = f"{who}, {(m['at'] or '')[:10]}: {m['text']}"
-        else:
-            key = self.highlighted_key(self.history_table)
-            ev = next((e for e in self.history if str(e["id"]) == key), None)
-            if ev is not None:
-                change = describe_change(ev.get("before"), ev.get("after"))
-                line = " · ".join(p for p in (ev["message"] or "", change) if p)
-        self.query_one("#bdetail-event", Static).update(line)
-
-    @on(DataTable.RowSelected, "#bdetail-messages")
-    def _message_chosen(self, event: DataTable.RowSelected) -> None:
-        event.stop()
-        key = event.row_key.value
-        message = next((m for m in self.request.get("messages", []) if str(m["id"]) == key), None)
-        first = f"dismiss:{key}" if message is not None and message["active"] else None
-        self.open_actions(self.borrowing_id, first=first, details=False,
-                          hint=message["text"] if message is not None else "")
-
-    @on(DataTable.RowSelected, "#bdetail-history")
-    def _event_chosen(self, event: DataTable.RowSelected) -> None:
-        event.stop()
-        self.open_actions(self.borrowing_id, details=False)
-
-    def action_cancel_request(self) -> None:
-        """Del: cancel the request (by the patron or by staff)."""
-        if self.request:
-            self.run_action("cancel", self.request)
-
-    def action_back(self) -> None:
-        """Esc: back to the list."""
-        if len(self.app.screen_stack) > 1:
-            self.app.pop_screen()
-
-    def show_report(self) -> None:
-        self.result_line.error("The report is on the Borrowing Requests screen (Esc, then its last tab)")
-
-    def desk_commands(self) -> Iterable[DeskCommand]:
-        yield DeskCommand("Actions of this borrowing request", "What its status allows (Enter)",
-                          partial(self.open_actions, self.borrowing_id, details=False))
-        yield DeskCommand("Cancel this borrowing request", "By the patron or by staff (Del)",
-                          self.action_cancel_request)
-
-    # -- accessors ---------------------------------------------------------------------------
-    @property
-    def messages_table(self) -> DataTable[Text]:
-        return self.query_one("#bdetail-messages", DataTable)
-
-    @property
-    def history_table(self) -> DataTable[Text]:
-        return self.query_one("#bdetail-history", DataTable)
+__all__ = ["BorrowingDetailScreen", "BorrowingScreen", "RowContext"]

@@ -17,7 +17,6 @@ its workflow step (SPEC Q5) before anything is cancelled: Transit Item asks twic
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -30,19 +29,12 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, Label, Select, Static
 
+from libdesk.core import action_words, describe_change  # the engine's words: one place
 from libdesk.institution import Institution
+from libdesk.requests import cancel_explanation
 from libdesk.models import (
-    IN_PROCESS,
-    ON_HOLD_SHELF,
-    PICKUP_FROM_SHELF,
-    STEP_NAMES,
     TRANSIT_ITEM,
-    WAITING,
-    WAITING_FOR_REMOTE_STORAGE,
 )
-
-STEP_CODES = {name: code for code, name in STEP_NAMES.items()}
-"""A workflow step as lists show it ("Transit Item") -> its code ("transit_item")."""
 
 _DIALOG_CSS = """
     align: center middle;
@@ -441,36 +433,6 @@ class RequestEditDialog(ModalScreen[RequestEdit | None]):
 
 # -- Audit Trail ----------------------------------------------------------------------------------
 
-def action_words(action: str) -> str:
-    """An event's action in words: "request_activated" -> "Request activated"."""
-    return action.replace("_", " ").capitalize()
-
-
-def describe_change(before: dict[str, Any] | None, after: dict[str, Any] | None) -> str:
-    """An event's change in one line: "status Pocket → Repair; department → CCWID"."""
-    before, after = before or {}, after or {}
-    parts = []
-    for key in list(after) + [k for k in before if k not in after]:
-        old, new = before.get(key), after.get(key)
-        if key not in before:
-            if new in (None, "", False):
-                continue
-            parts.append(f"{key} {_cell(new)}")
-        else:
-            parts.append(f"{key} {_cell(old) or '–'} → {_cell(new) or '–'}")
-    return "; ".join(parts)
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, sort_keys=True)
-    return str(value)
-
-
 class EventsDialog(ModalScreen[None]):
     """A list of history events (a request's Audit Trail): when, who, where, what changed."""
 
@@ -555,38 +517,9 @@ class RequestInfo:
     patron: str | None = None
 
 
-_PULL_STEPS = (WAITING, PICKUP_FROM_SHELF, WAITING_FOR_REMOTE_STORAGE)
-
-
 def q5_explanation(req: RequestInfo) -> str:
-    """What cancelling ``req`` does at its workflow step (SPEC Q5), in the words of the seed."""
-    step_name = STEP_NAMES.get(req.step, req.step)
-    work_order = req.kind != "patron"
-    what = "the request and its work order" if work_order else "the request"
-    if req.step in _PULL_STEPS:
-        return (f"Workflow step: {step_name}. Nothing has been done with the item yet.\n\n"
-                f"Cancel cancels {what}; the item stays where it is.")
-    if req.step == TRANSIT_ITEM and work_order:
-        return (f"Workflow step: Transit Item. The item has already left its shelf and is on its way to "
-                f"{req.where}.\n\n"
-                "Do NOT cancel: let it arrive and mark the work order Done there; then it goes home or to "
-                "its next request. Cancelling now cancels only the request: the item still travels to "
-                f"{req.where} and must be marked Done there, or it bounces between the owning library and "
-                "the department and no one knows where it belongs.")
-    if req.step == TRANSIT_ITEM:
-        for_whom = f" for patron {req.patron}" if req.patron else ""
-        return (f"Workflow step: Transit Item. The item is on its way to {req.where}{for_whom}.\n\n"
-                "Cancelling cancels only the request; the item keeps travelling, and is sent on (its next "
-                "request, or home) wherever it is next scanned in.")
-    if req.step == IN_PROCESS:
-        return (f"Workflow step: In Process. The item is in the work order at {req.where}.\n\n"
-                f"Cancel cancels only the request: the item stays in process at {req.where} until it is "
-                "marked Done there.")
-    if req.step == ON_HOLD_SHELF:
-        return (f"Workflow step: On Hold Shelf at {req.where}.\n\n"
-                "Cancel cancels the request; take the item off the hold shelf and scan it in at the desk "
-                "to send it on.")
-    return f"Workflow step: {step_name}.\n\nCancel cancels the request."
+    """What cancelling ``req`` does at its workflow step (SPEC Q5): the engine's words."""
+    return cancel_explanation(req.step, work_order=req.kind != "patron", where=req.where, patron=req.patron)
 
 
 def confirm_cancel(app: App[Any], req: RequestInfo, then: Callable[[bool], None]) -> None:

@@ -39,7 +39,6 @@ from libdesk.models import STEP_NAMES
 from libdesk.queries import MONITOR_COLUMNS, MONITOR_FACETS, REQUEST_DATE_BUCKETS
 from screens.base import DeskCommand
 from screens.item_dialogs import (
-    STEP_CODES,
     EventsDialog,
     PromptDialog,
     RequestEdit,
@@ -291,9 +290,9 @@ Tab moves to the list. **Enter** on a request opens its actions:
             cell = Text("" if value is None else str(value))
             if key == "id":
                 cell.justify = "right"
-            if key == "step" and value == STEP_NAMES["transit_item"]:
+            if key == "step" and row.get("step_code") == "transit_item":
                 cell.stylize(self.theme_style("text-warning"))
-            if key == "expiry" and value and value < self.desk.clock().date().isoformat():
+            if key == "expiry" and row.get("overdue"):  # the engine's rule
                 cell.stylize(self.theme_style("text-error", bold=True))
             cells.append(cell)
         return cells
@@ -346,7 +345,7 @@ Tab moves to the list. **Enter** on a request opens its actions:
         is_patron = row["type"] == "patron"
         if name == "cancel":
             info = RequestInfo(request_id, "patron" if is_patron else "work_order",
-                               STEP_CODES.get(row["step"], row["step"]), inst.place_name(row["pickup"]))
+                               row["step_code"], inst.place_name(row["pickup"]))
             confirm_cancel(self.app, info, partial(self.cancel_request, request_id))
         elif name == "edit":
             summary = f"{self.facet_label('type', row['type'])} · {row['barcode']} · {row['title']}"

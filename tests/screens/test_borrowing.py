@@ -24,7 +24,8 @@ from libdesk.db import Database
 from libdesk.demo import load_borrowing_demo
 from screens.app import LibdeskApp, ScreenSpec
 from screens.borrowing import BorrowingDetailScreen, BorrowingScreen
-from screens.borrowing_dialogs import ActionDialog, NewRequestDialog
+from screens.borrowing_action_dialog import ActionDialog
+from screens.borrowing_new_request import NewRequestDialog
 from screens.choosers import Chooser
 from screens.help import HelpScreen
 from screens.item_dialogs import ConfirmDialog, PromptDialog
