@@ -248,7 +248,10 @@ class LibdeskApp(App[int], inherit_bindings=False):
     """The desk app: header, F-key footer, screens by mode, sticky settings."""
 
     TITLE = "libdesk"
-    CSS_PATH = "libdesk.tcss"
+    # What the screens share and the pop-ups, then each full screen's own layout (beside its module).
+    CSS_PATH = ["libdesk.tcss", "scan_in.tcss", "return_items.tcss", "receiving.tcss", "pick_list.tcss",
+                "hold_shelf.tcss", "physical_items.tcss", "item_detail.tcss", "in_process.tcss", "monitor.tcss",
+                "sign_in.tcss"]
     COMMANDS = App.COMMANDS | {DeskCommands}
     DEFAULT_MODE = next(iter(SCREENS))
     NOTIFICATION_TIMEOUT = 8

@@ -27,9 +27,10 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, cast
 
 from textual import events
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widget import Widget
 
+from screens.dialog import Dialog
 from screens.widgets.result_banner import ResultBanner
 from screens.widgets.result_line import ResultLine
 from screens.widgets.scan_field import ScanField
@@ -122,7 +123,7 @@ class DeskScreen(Screen[None]):
         return fields.first() if fields else None
 
 
-class NoticePopup(ModalScreen[None]):
+class NoticePopup(Dialog[None]):
     """A pop-up that tells, and never stops a scanner.
 
     (A pop-up that only shows something but takes keys of its own, such as help or an audit

@@ -59,17 +59,6 @@ class HoldShelfScreen(ScanScreen, ListScreen):
         rows: list[dict[str, Any]]
         error: str | None = None
 
-    DEFAULT_CSS = """
-    HoldShelfScreen {
-        #hold-body { height: 1fr; padding: 0 1; }
-        #hold-place { padding: 0 1; height: auto; }
-        #hold-place.-warning { color: $text-warning; text-style: bold; }
-        .hold-title { color: $text-muted; padding: 0 1; }
-        #hold-waiting { height: 1fr; }
-        #hold-expired { height: 1fr; }
-    }
-    """
-
     TITLE = "Hold Shelf"
     BODY_ID = "hold-body"
     PLACE_LINE = "hold-place"

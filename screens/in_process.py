@@ -96,24 +96,6 @@ class InProcessScreen(BulkListScreen):
         """A further page (added below) rather than the first (replacing the table)."""
         error: str | None = None
 
-    DEFAULT_CSS = """
-    InProcessScreen {
-        #inprocess-body { height: 1fr; padding: 0 1; }
-        #inprocess-place { padding: 0 1; height: auto; }
-        #inprocess-place.-warning { color: $text-warning; text-style: bold; }
-        #inprocess-filters { height: 1; margin: 1 0 0 0; }
-        #inprocess-filters Input { width: 2fr; min-width: 16; margin: 0 1 0 0; }
-        #inprocess-filters Select { width: 1fr; max-width: 26; margin: 0 1 0 0; }
-        #inprocess-count { color: $text-muted; padding: 0 1; margin: 1 0 0 0; }
-        #inprocess { height: 1fr; }
-        #inprocess-work { height: 1; display: none; padding: 0 1; }
-        #work-label { width: auto; margin: 0 2 0 0; }
-        #work-progress { width: 1fr; }
-        &.-working #inprocess-work { display: block; }
-        .list-keys { color: $text-muted; padding: 0 1; }
-    }
-    """
-
     TITLE = "Manage In Process Items"
     WORK_ORDER_IN_HAND = True
     AUTO_FOCUS = "#inprocess"

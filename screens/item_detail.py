@@ -56,17 +56,6 @@ QUEUE_ACTIONS: list[tuple[str, str]] = [
 class ItemDetailScreen(ListScreen):
     """One item: fields, request queue (Activate, Cancel, Update Expiry), history."""
 
-    DEFAULT_CSS = """
-    ItemDetailScreen {
-        #detail-body { height: 1fr; padding: 0 1; }
-        #detail-fields { height: auto; padding: 0 1; margin: 0 0 1 0; }
-        .detail-title { color: $text-muted; padding: 0 1; }
-        #detail-queue { height: auto; max-height: 9; }
-        #detail-history { height: 1fr; min-height: 4; }
-        #detail-event { height: auto; max-height: 3; padding: 0 1; color: $text-muted; }
-    }
-    """
-
     TITLE = "Item Detail"
     SUPPORTS: ClassVar[frozenset[str]] = frozenset({"refresh"})
     BINDINGS: ClassVar[list[BindingType]] = [

@@ -27,7 +27,6 @@ from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, Label, Select, Static
 
 from libdesk.institution import Institution
@@ -40,43 +39,16 @@ from libdesk.models import (
     WAITING,
     WAITING_FOR_REMOTE_STORAGE,
 )
+from screens.dialog import Dialog
 
 STEP_CODES = {name: code for code, name in STEP_NAMES.items()}
 """A workflow step as lists show it ("Transit Item") -> its code ("transit_item")."""
 
-_DIALOG_CSS = """
-    align: center middle;
-    & > .dialog {
-        width: 80;
-        max-width: 96%;
-        height: auto;
-        max-height: 90%;
-        padding: 0 2;
-        border: thick $primary;
-        background: $surface;
-    }
-    & .dialog-title { text-style: bold; margin: 1 0; width: 100%; }
-    & .dialog-note { color: $text-muted; }
-    & .dialog-keys { color: $text-muted; margin: 1 0 0 0; }
-    & .dialog-error { color: $text-error; text-style: bold; height: auto; }
-    & .dialog-warning { color: $text-warning; text-style: bold; border: tall $warning; padding: 0 1; margin: 0 0 1 0; }
-    & .dialog-buttons { height: auto; margin: 1 0 0 0; }
-    & .dialog-buttons Button { margin: 0 2 0 0; }
-    & Label { margin: 1 0 0 0; }
-    & .dialog-title, & .dialog-body { margin: 1 0 0 0; }
-"""
-"""What every pop-up here shares. The app's stylesheet styles ``.dialog`` too, and wins."""
-
 
 # -- yes / no -------------------------------------------------------------------------------
 
-class ConfirmDialog(ModalScreen[bool]):
+class ConfirmDialog(Dialog[bool]):
     """A question with two answers; the safe one (No) has the focus; Esc is No."""
-
-    DEFAULT_CSS = "ConfirmDialog {" + _DIALOG_CSS + """
-        & .-danger { border: thick $error; }
-    }
-    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "answer(False)", "No", id="confirm-no"),
@@ -117,10 +89,8 @@ class ConfirmDialog(ModalScreen[bool]):
 
 # -- one line of text -------------------------------------------------------------------------
 
-class PromptDialog(ModalScreen[str | None]):
+class PromptDialog(Dialog[str | None]):
     """One line of text; Enter gives it back (trimmed), Esc gives None."""
-
-    DEFAULT_CSS = "PromptDialog {" + _DIALOG_CSS + "}"
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="prompt-cancel"),
@@ -141,7 +111,7 @@ class PromptDialog(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label(self.question, classes="dialog-title", markup=False)
-            yield Label(self.label, markup=False)
+            yield Label(self.label, markup=False, classes="field-label")
             yield Input(self.value, placeholder=self.placeholder, id="answer", select_on_focus=False)
             if self.note:
                 yield Static(self.note, classes="dialog-note", markup=False)
@@ -157,8 +127,6 @@ class PromptDialog(ModalScreen[str | None]):
             return
         self.dismiss(text)
 
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
 # -- Request (patron, pickup desk) --------------------------------------------------------------
@@ -173,10 +141,8 @@ class RequestForm:
     """The pickup desk's code."""
 
 
-class RequestDialog(ModalScreen[RequestForm | None]):
+class RequestDialog(Dialog[RequestForm | None]):
     """Request: which patron, picked up at which circulation desk."""
-
-    DEFAULT_CSS = "RequestDialog {" + _DIALOG_CSS + "}"
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="request-cancel"),
@@ -200,9 +166,9 @@ class RequestDialog(ModalScreen[RequestForm | None]):
         with VerticalScroll(classes="dialog"):
             yield Label(f"Request · {self.barcode}" + (f" · {self.item_title}" if self.item_title else ""),
                         classes="dialog-title", markup=False)
-            yield Label("Patron")
+            yield Label("Patron", classes="field-label")
             yield Input(placeholder="Patron id, e.g. P0001", id="patron")
-            yield Label("Pickup location")
+            yield Label("Pickup location", classes="field-label")
             yield Select(desks, prompt="Choose the pickup desk", id="pickup",
                          value=self.pickup if self.pickup in known else Select.NULL)
             yield Static("", id="request-error", classes="dialog-error")
@@ -216,10 +182,6 @@ class RequestDialog(ModalScreen[RequestForm | None]):
     @on(Button.Pressed, "#submit")
     def _submit_pressed(self) -> None:
         self.action_submit()
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel_pressed(self) -> None:
-        self.action_cancel()
 
     def action_submit(self) -> None:
         """Hand the answers back; both are required (the engine checks the patron exists)."""
@@ -236,8 +198,6 @@ class RequestDialog(ModalScreen[RequestForm | None]):
             return
         self.dismiss(RequestForm(self.barcode, patron, pickup))
 
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
 # -- Physical Item Editor -----------------------------------------------------------------------
@@ -259,13 +219,8 @@ class EditorForm:
     department: str
 
 
-class ItemEditorDialog(ModalScreen[EditorForm | None]):
+class ItemEditorDialog(Dialog[EditorForm | None]):
     """Physical Item Editor: the item's fields, and Process Type + Department to set."""
-
-    DEFAULT_CSS = "ItemEditorDialog {" + _DIALOG_CSS + """
-        & .editor-fields { color: $text-muted; height: auto; }
-    }
-    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="editor-cancel"),
@@ -293,10 +248,10 @@ class ItemEditorDialog(ModalScreen[EditorForm | None]):
             yield Label(f"Physical Item Editor · {item['barcode']}", classes="dialog-title", markup=False)
             yield Static("\n".join(fields), classes="editor-fields", markup=False)
             yield Static("⚠ " + EDITOR_WARNING, classes="dialog-warning", id="editor-warning", markup=False)
-            yield Label("Process type (work-order type)")
+            yield Label("Process type (work-order type)", classes="field-label")
             yield Select(types, prompt="Choose a work-order type", id="editor-type",
                          value=current_type if current_type in self.inst.work_order_types else Select.NULL)
-            yield Label("Department")
+            yield Label("Department", classes="field-label")
             yield Select([], prompt="Choose the type first", id="editor-department")
             yield Static("", id="editor-error", classes="dialog-error")
             with Horizontal(classes="dialog-buttons"):
@@ -335,10 +290,6 @@ class ItemEditorDialog(ModalScreen[EditorForm | None]):
     def _save_pressed(self) -> None:
         self.action_submit()
 
-    @on(Button.Pressed, "#cancel")
-    def _cancel_pressed(self) -> None:
-        self.action_cancel()
-
     def action_submit(self) -> None:
         """Hand the answers back; type and department are required."""
         type_value = self.query_one("#editor-type", Select).value
@@ -354,8 +305,6 @@ class ItemEditorDialog(ModalScreen[EditorForm | None]):
             return
         self.dismiss(EditorForm(self.item["barcode"], type_value, dept_value))
 
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
 # -- Edit a request -----------------------------------------------------------------------------
@@ -369,10 +318,8 @@ class RequestEdit:
     department: str | None
 
 
-class RequestEditDialog(ModalScreen[RequestEdit | None]):
+class RequestEditDialog(Dialog[RequestEdit | None]):
     """Edit a request: its note; for a work order, its department (one of the same type)."""
-
-    DEFAULT_CSS = "RequestEditDialog {" + _DIALOG_CSS + "}"
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="request-edit-cancel"),
@@ -398,13 +345,14 @@ class RequestEditDialog(ModalScreen[RequestEdit | None]):
             yield Label(f"Edit request {self.request_id}", classes="dialog-title", markup=False)
             if self.summary:
                 yield Static(self.summary, classes="dialog-note", markup=False)
-            yield Label("Note")
+            yield Label("Note", classes="field-label")
             yield Input(self.note, id="edit-note", select_on_focus=False)
             if self.work_order_type:
                 choices = [(f"{d.name} ({d.code})", d.code) for d in self.inst.departments_of_type(self.work_order_type)]
                 codes = {code for _, code in choices}
                 wo = self.inst.work_order_types.get(self.work_order_type)
-                yield Label(f"Managing department ({wo.name if wo else self.work_order_type} only)", markup=False)
+                yield Label(f"Managing department ({wo.name if wo else self.work_order_type} only)", markup=False,
+                            classes="field-label")
                 yield Select(choices, id="edit-department", allow_blank=False,
                              value=self.department if self.department in codes else choices[0][1])
             yield Static("", id="edit-error", classes="dialog-error")
@@ -417,10 +365,6 @@ class RequestEditDialog(ModalScreen[RequestEdit | None]):
     @on(Button.Pressed, "#save")
     def _save_pressed(self) -> None:
         self.action_submit()
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel_pressed(self) -> None:
-        self.action_cancel()
 
     def action_submit(self) -> None:
         """Hand back what changed; nothing changed is said, not submitted."""
@@ -435,8 +379,6 @@ class RequestEditDialog(ModalScreen[RequestEdit | None]):
             return
         self.dismiss(RequestEdit(self.request_id, new_note, department))
 
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
 # -- Audit Trail ----------------------------------------------------------------------------------
@@ -471,19 +413,8 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-class EventsDialog(ModalScreen[None]):
+class EventsDialog(Dialog[None]):
     """A list of history events (a request's Audit Trail): when, who, where, what changed."""
-
-    # Its own class, not .dialog: the app's .dialog width (76) would cut the Change column.
-    DEFAULT_CSS = "EventsDialog {" + _DIALOG_CSS + """
-        & > .events-dialog {
-            width: 110; max-width: 96%; height: 80%; padding: 0 2;
-            border: thick $primary; background: $surface;
-        }
-        & DataTable { height: 1fr; }
-        & #event-detail { height: auto; max-height: 4; color: $text-muted; }
-    }
-    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,enter", "close", "Close", id="events-close"),

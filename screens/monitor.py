@@ -107,17 +107,6 @@ class MonitorScreen(ListScreen):
         message: str
         error: bool = False
 
-    DEFAULT_CSS = """
-    MonitorScreen {
-        #monitor-body { height: 1fr; }
-        #monitor-facets { width: 30%; min-width: 24; max-width: 28; height: 1fr; border-right: solid $panel-lighten-2; padding: 0 1 0 0; }
-        #monitor-main { width: 1fr; height: 1fr; padding: 0 1; }
-        .monitor-title { color: $text-muted; padding: 0 1; }
-        #monitor { height: 1fr; }
-        .list-keys { color: $text-muted; padding: 0 1; }
-    }
-    """
-
     TITLE = "Monitor Requests & Item Processes"
     AUTO_FOCUS = "FacetList"
     SUPPORTS: ClassVar[frozenset[str]] = frozenset({"refresh"})

@@ -98,19 +98,6 @@ class PhysicalItemsScreen(BulkListScreen):
         generation: int
         total: int
 
-    DEFAULT_CSS = """
-    PhysicalItemsScreen {
-        #items-body { height: 1fr; padding: 0 1; }
-        #items-count { color: $text-muted; padding: 0 1; }
-        #items { height: 1fr; }
-        #items-work { height: 1; display: none; padding: 0 1; }
-        #work-label { width: auto; margin: 0 2 0 0; }
-        #work-progress { width: 1fr; }
-        &.-working #items-work { display: block; }
-        .list-keys { color: $text-muted; padding: 0 1; }
-    }
-    """
-
     TITLE = "Physical Items"
     AUTO_FOCUS = "#search"
     SUPPORTS: ClassVar[frozenset[str]] = frozenset({"refresh"})

@@ -58,17 +58,6 @@ class PickListScreen(ScanScreen, ListScreen):
         """Waiting for Remote Storage."""
         error: str | None = None
 
-    DEFAULT_CSS = """
-    PickListScreen {
-        #pick-body { height: 1fr; padding: 0 1; }
-        #pick-place { padding: 0 1; height: auto; }
-        #pick-place.-warning { color: $text-warning; text-style: bold; }
-        .pick-title { color: $text-muted; padding: 0 1; }
-        #pick-shelf { height: 2fr; }
-        #pick-remote { height: 1fr; }
-    }
-    """
-
     TITLE = "Pick From Shelf"
     BODY_ID = "pick-body"
     PLACE_LINE = "pick-place"
