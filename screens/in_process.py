@@ -21,7 +21,6 @@ department, expiry, and overdue items marked. Changing Currently At updates the 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from functools import partial
 from typing import Any, ClassVar
 
@@ -31,10 +30,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.markup import escape
-from textual.message import Message
 from textual.widgets import DataTable, Input, Label, ProgressBar, Select, Static
 from textual.widgets.option_list import Option
-from textual.worker import Worker, get_current_worker
+from textual.worker import Worker
 
 from libdesk import config, exporting, queries, slips, workorders
 from libdesk.db import Database
@@ -49,15 +47,9 @@ from screens.item_dialogs import (
     ItemEditorDialog,
     PromptDialog,
 )
+from screens.paged_list import Page, PagedListScreen
 from screens.widgets import DeskFooter, DeskHeader, DeskTable
 from screens.widgets.result_line import ResultLine
-
-PAGE = 200
-"""Rows read at a time (STYLE.md section 6: a page of 200-500 rows in a DataTable)."""
-MAX_RELOAD = 1000
-"""A refresh re-reads at most this many rows (the pages already seen, up to this)."""
-MORE_AHEAD = 20
-"""The next page is read when the cursor comes this close to the last loaded row."""
 
 WIDTHS = {"barcode": 14, "title": 20, "call_number": 11, "library": 5, "status": 14,
           "days_in_department": 7, "expiry": 10, "overdue": 7, "requests": 8}
@@ -78,25 +70,13 @@ REQUESTED = {"yes": True, "no": False}
 """The "has requests" filter's values."""
 
 
-class InProcessScreen(BulkListScreen):
+class InProcessScreen(PagedListScreen, BulkListScreen):
     """Manage In Process Items for the department of Currently At."""
 
-    @dataclass
-    class PageLoaded(Message, bubble=False):
-        """A page of the list was read (posted by the load worker)."""
-
-        generation: int
-        """Which load: an older one's rows are dropped."""
-        rows: list[dict[str, Any]]
-        total: int
-        """Everything the filters match (-1 when not counted: a further page)."""
-        next_after: tuple[Any, str] | None
-        """The keyset to read the next page from (None: that was the last)."""
-        append: bool
-        """A further page (added below) rather than the first (replacing the table)."""
-        error: str | None = None
-
     TITLE = "Manage In Process Items"
+    PAGED_TABLE = "inprocess"
+    LOAD_GROUP = "in-process-load"
+    LOAD_DESCRIPTION = "Manage In Process Items: a page"
     WORK_ORDER_IN_HAND = True
     AUTO_FOCUS = "#inprocess"
     SUPPORTS: ClassVar[frozenset[str]] = frozenset({"refresh"})
@@ -130,10 +110,6 @@ The list loads 200 rows at a time; moving to the end loads the next 200.
         super().__init__(id="in-process")
         self.db = db
         """The database the engine works on."""
-        self.next_after: tuple[Any, str] | None = None
-        """Where the next page starts (None: everything is loaded)."""
-        self._generation = 0
-        self._loading = False
 
     def compose(self) -> ComposeResult:
         yield DeskHeader()
@@ -163,7 +139,7 @@ The list loads 200 rows at a time; moving to the end loads the next 200.
         for key, header in INPROCESS_COLUMNS:
             table.add_column(header, key=key, width=WIDTHS.get(key))
         self.watch(self.app, "currently_at", lambda _code: self.department_changed(), init=False)
-        self.watch(table, "scroll_y", self._scrolled, init=False)
+        self.watch_table_scroll()
         self.department_changed()
 
     def on_screen_resume(self) -> None:
@@ -208,9 +184,7 @@ The list loads 200 rows at a time; moving to the end loads the next 200.
                          "press F10 to choose yours")
             where.add_class("-warning")
             status_select.set_options([])
-            self._generation += 1
-            self.rows, self.total, self.next_after = {}, 0, None
-            self.table.clear()
+            self.forget_rows()
             self.show_count()
             return
         place = inst.places[dept]
@@ -239,62 +213,23 @@ The list loads 200 rows at a time; moving to the end loads the next 200.
 
     # -- loading ---------------------------------------------------------------------------
     def refresh_list(self) -> None:
-        """F5: read the list again (as many rows as were loaded, up to MAX_RELOAD)."""
+        """F5: read the list again (as many rows as were loaded, up to paged_list.MAX_RELOAD)."""
         self.reload()
 
-    def reload(self, *, keep_rows: bool = True) -> None:
-        """Read the first page again (when ``keep_rows``, as many rows as were loaded)."""
-        flt = self.filter
-        if flt is None:
-            return
-        self._generation += 1
-        self._loading = True
-        limit = min(max(PAGE, len(self.rows)), MAX_RELOAD) if keep_rows else PAGE
-        self._load(self._generation, flt, None, limit)
+    def page_query(self) -> InProcessFilter | None:
+        return self.filter
 
-    def load_more(self) -> None:
-        """Read the next page, if there is one and nothing is loading."""
-        flt = self.filter
-        if flt is None or self.next_after is None or self._loading:
-            return
-        self._loading = True
-        self._load(self._generation, flt, self.next_after, PAGE)
+    def fetch_page(self, query: InProcessFilter, after: tuple[Any, str] | None, limit: int) -> Page:
+        page = queries.inprocess_page(self.db, query, after=after, limit=limit, with_total=after is None)
+        return Page(page.rows, page.total if after is None else None, page.next_after)
 
-    @work(thread=True, exclusive=True, group="in-process-load", exit_on_error=False,
-          description="Manage In Process Items: a page")
-    def _load(self, generation: int, flt: InProcessFilter, after: tuple[Any, str] | None, limit: int) -> None:
-        try:
-            page = queries.inprocess_page(self.db, flt, after=after, limit=limit, with_total=after is None)
-        except LibdeskError as exc:
-            self.post_message(self.PageLoaded(generation, [], 0, None, after is not None, exc.message))
-            return
-        if not get_current_worker().is_cancelled:
-            self.post_message(self.PageLoaded(generation, page.rows, page.total, page.next_after, after is not None))
+    def row_key(self, row: dict[str, Any]) -> str:
+        return str(row["barcode"])
 
-    @on(PageLoaded)
-    def _page_loaded(self, message: PageLoaded) -> None:
-        if message.generation != self._generation:
-            return  # the filters or the department changed meanwhile
-        self._loading = False
-        if message.error:
-            self.result_line.error(message.error)
-            return
-        table = self.table
-        if not message.append:
-            keep = self.highlighted_key(table)
-            row_index = table.cursor_row
-            table.clear()
-            self.rows = {}
-            self.total = message.total
-        for row in message.rows:
-            self.rows[row["barcode"]] = row
-            table.add_row(*self._cells(row), key=row["barcode"])
-        if not message.append:
-            self.move_to_key(table, keep, default=row_index)
-        self.next_after = message.next_after
+    def page_shown(self, page: Page, append: bool) -> None:
         self.show_count()
 
-    def _cells(self, row: dict[str, Any]) -> list[Text]:
+    def row_cells(self, row: dict[str, Any]) -> list[Text]:
         overdue = row["overdue"]
         alert = self.theme_style("text-error", bold=True) if overdue else None
         days = row["days_in_department"]
@@ -327,17 +262,6 @@ The list loads 200 rows at a time; moving to the end loads the next 200.
     def _filtered(self) -> bool:
         flt = self.filter
         return flt is not None and any((flt.status, flt.library, flt.requested is not None, flt.search))
-
-    @on(DataTable.RowHighlighted, "#inprocess")
-    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if event.cursor_row >= self.table.row_count - MORE_AHEAD:
-            self.load_more()
-
-    def _scrolled(self, scroll_y: float) -> None:
-        # The mouse wheel scrolls without moving the cursor: near the end, read on too.
-        table = self.table
-        if table.row_count and scroll_y >= table.max_scroll_y - MORE_AHEAD:
-            self.load_more()
 
     # -- selection (the rest is BulkListScreen's) ---------------------------------------------------
     def can_select(self) -> bool:
@@ -456,8 +380,6 @@ The list loads 200 rows at a time; moving to the end loads the next 200.
         super().worker_failed(worker)
         if worker.group == "in-process-export":
             self.end_work()
-        elif worker.group == "in-process-load":
-            self._loading = False
 
     # -- row actions -------------------------------------------------------------------------
     @on(DataTable.RowSelected, "#inprocess")
@@ -576,7 +498,3 @@ The list loads 200 rows at a time; moving to the end loads the next 200.
         """The row under the cursor."""
         key = self.highlighted_key(self.table)
         return self.rows.get(key) if key is not None else None
-
-    @property
-    def table(self) -> DataTable[Text]:
-        return self.query_one("#inprocess", DataTable)
