@@ -41,12 +41,9 @@ from libdesk.queries import INPROCESS_COLUMNS, InProcessFilter
 from screens.base import DeskCommand
 from screens.bulk_list import BUSY, BulkListScreen, Job
 from screens.choosers import Chooser
-from screens.item_dialogs import (
-    ConfirmDialog,
-    EditorForm,
-    ItemEditorDialog,
-    PromptDialog,
-)
+from screens.item_dialogs.confirm import ConfirmDialog
+from screens.item_dialogs.item_editor import EditorForm, ItemEditorDialog
+from screens.item_dialogs.prompt import PromptDialog
 from screens.paged_list import Page, PagedListScreen
 from screens.widgets import DeskFooter, DeskHeader, DeskTable
 from screens.widgets.result_line import ResultLine

@@ -34,13 +34,9 @@ from libdesk import queries, requests
 from libdesk.db import Database
 from libdesk.errors import LibdeskError
 from screens.base import DeskCommand
-from screens.item_dialogs import (
-    PromptDialog,
-    RequestInfo,
-    action_words,
-    confirm_cancel,
-    describe_change,
-)
+from screens.item_dialogs.cancel import RequestInfo, confirm_cancel
+from screens.item_dialogs.events import action_words, describe_change
+from screens.item_dialogs.prompt import PromptDialog
 from screens.list_base import ListScreen
 from screens.widgets import DeskTable, DeskFooter, DeskHeader
 from screens.widgets.result_line import ResultLine

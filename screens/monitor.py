@@ -38,15 +38,10 @@ from libdesk.errors import LibdeskError
 from libdesk.models import STEP_NAMES
 from libdesk.queries import MONITOR_COLUMNS, MONITOR_FACETS, REQUEST_DATE_BUCKETS
 from screens.base import DeskCommand
-from screens.item_dialogs import (
-    STEP_CODES,
-    EventsDialog,
-    PromptDialog,
-    RequestEdit,
-    RequestEditDialog,
-    RequestInfo,
-    confirm_cancel,
-)
+from screens.item_dialogs.cancel import STEP_CODES, RequestInfo, confirm_cancel
+from screens.item_dialogs.events import EventsDialog
+from screens.item_dialogs.prompt import PromptDialog
+from screens.item_dialogs.request_edit import RequestEdit, RequestEditDialog
 from screens.paged_list import Page, PagedListScreen
 from screens.widgets import DeskTable, DeskFooter, DeskHeader
 from screens.widgets.facet_list import FacetList

@@ -43,12 +43,8 @@ from libdesk.db import Database
 from libdesk.errors import LibdeskError
 from screens.base import DeskCommand
 from screens.bulk_list import BulkListScreen
-from screens.item_dialogs import (
-    EditorForm,
-    ItemEditorDialog,
-    RequestDialog,
-    RequestForm,
-)
+from screens.item_dialogs.item_editor import EditorForm, ItemEditorDialog
+from screens.item_dialogs.request import RequestDialog, RequestForm
 from screens.widgets import DeskFooter, DeskHeader, DeskTable
 from screens.widgets.result_line import ResultLine
 from screens.work_order import WorkOrderDialog, WorkOrderForm

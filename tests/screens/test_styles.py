@@ -24,7 +24,7 @@ BORROWING = {"screens.borrowing", "screens.borrowing_dialogs"}
 
 def _screen_classes() -> list[type[Screen[object]]]:
     found = []
-    for info in pkgutil.iter_modules([str(SCREENS_DIR)], "screens."):
+    for info in pkgutil.walk_packages([str(SCREENS_DIR)], "screens."):
         if info.name in BORROWING or info.ispkg:
             continue
         module = importlib.import_module(info.name)
