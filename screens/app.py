@@ -17,7 +17,7 @@ registered is simply not shown and does nothing. To add a screen, one line::
 F4 (``physical_items``), F6 (``in_process``) and F7 (``monitor``) are reserved and light up
 by themselves; a screen without a reserved F-key may name one with ``key="ctrl+l"``. A screen
 class takes the :class:`~libdesk.db.Database` only and reads operator, Currently At and the
-clock from the app (``DeskScreen.desk``). Tests and plug-ins may add a screen to one app with
+clock from the app (``DeskScreen.libdesk_app``). Tests and plug-ins may add a screen to one app with
 :meth:`LibdeskApp.register_screen`. Pushed screens (item detail, dialogs) need no registry:
 ``app.push_screen(ItemDetailScreen(db, barcode))``.
 

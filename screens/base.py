@@ -73,9 +73,15 @@ class DeskScreen(Screen[None]):
         return f"press F4 to search for {self.search_offer}"
 
     @property
-    def desk(self) -> LibdeskApp:
-        """The app, typed: operator, Currently At, sticky settings, the database."""
+    def libdesk_app(self) -> LibdeskApp:
+        """The app, typed: operator, Currently At, sticky settings, the database. (Not "desk":
+        in this domain a desk is a circulation desk.)"""
         return cast("LibdeskApp", self.app)
+
+    @property
+    def desk(self) -> LibdeskApp:
+        """The old name of :attr:`libdesk_app`, kept only while screens/borrowing.py uses it."""
+        return self.libdesk_app
 
     def supports(self, action: str) -> bool:
         """Whether a shared F-key action applies here now (the footer hides it otherwise)."""
@@ -91,7 +97,7 @@ class DeskScreen(Screen[None]):
     def scan_from_field(self, barcode: str) -> None:
         """A barcode from this screen's scan field: to ``handle_scan`` through the app's
         double-scan filter, like every other scan."""
-        self.desk.deliver_scan(barcode, screen=self)
+        self.libdesk_app.deliver_scan(barcode, screen=self)
 
     def scan_refused(self, reason: str, raw: str = "") -> None:
         """A scanner read that is not a barcode (a misread, by the barcode rules): red, where

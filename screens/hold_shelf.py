@@ -124,7 +124,7 @@ where the item goes. An item still within its pickup time is not cleared: lend i
         self.reload()
 
     def _show_place(self) -> None:
-        place = self.desk.place
+        place = self.libdesk_app.place
         if place is None or not place.is_desk:
             self.show_place("The hold shelf is a circulation desk's: press F10 to choose yours", warning=True)
             return
@@ -139,7 +139,7 @@ where the item goes. An item still within its pickup time is not cleared: lend i
 
     def reload(self) -> None:
         """Read the hold shelf of the desk of Currently At, in a worker."""
-        place = self.desk.place
+        place = self.libdesk_app.place
         self._generation += 1
         if place is None or not place.is_desk:
             self.desk_code = None
@@ -207,7 +207,7 @@ where the item goes. An item still within its pickup time is not cleared: lend i
 
     def clear(self, barcode: str) -> None:
         """Take ``barcode`` off the hold shelf through the engine; the banner says where it goes."""
-        app = self.desk
+        app = self.libdesk_app
         place = app.place
         if place is None or not place.is_desk:
             self.banner.show_error("Clear the hold shelf at a circulation desk: press F10 to choose yours", barcode)

@@ -148,7 +148,7 @@ The list loads 200 rows at a time; moving to the end loads the next 200.
     @property
     def department(self) -> str | None:
         """Currently At, when it is a work-order department (else the list is empty)."""
-        place = self.desk.place
+        place = self.libdesk_app.place
         return place.code if place is not None and place.is_department else None
 
     @property
@@ -311,7 +311,7 @@ The list loads 200 rows at a time; moving to the end loads the next 200.
         self.app.push_screen(chooser, lambda status: self._start_bulk("status", status) if status else None)
 
     def _start_bulk(self, kind: str, status: str | None) -> None:
-        dept, operator = self.department, self.desk.operator
+        dept, operator = self.department, self.libdesk_app.operator
         if dept is None:
             return
         job: Job
@@ -341,7 +341,7 @@ The list loads 200 rows at a time; moving to the end loads the next 200.
         if self.working:
             self.result_line.error(BUSY)
             return
-        default = config.export_dir() / f"in-process-{flt.department}-{self.desk.clock():%Y-%m-%d}.xlsx"
+        default = config.export_dir() / f"in-process-{flt.department}-{self.libdesk_app.clock():%Y-%m-%d}.xlsx"
         self.app.push_screen(PromptDialog(
             "Export Manage In Process Items", "File (.xlsx or .csv)", str(default),
             note=f"{self.total:,} rows: exactly the list's columns, as filtered now.", id="export-prompt"),
@@ -426,7 +426,7 @@ The list loads 200 rows at a time; moving to the end loads the next 200.
         if not status or dept is None:
             return
         result = self.call_engine(workorders.bulk_change_status, self.db, dept, status, [barcode],
-                                  operator=self.desk.operator)
+                                  operator=self.libdesk_app.operator)
         if result is not None:
             self._one_item_result(barcode, result)
 
@@ -434,7 +434,7 @@ The list loads 200 rows at a time; moving to the end loads the next 200.
         dept = self.department
         if dept is None:
             return
-        result = self.call_engine(workorders.bulk_done, self.db, dept, [barcode], operator=self.desk.operator)
+        result = self.call_engine(workorders.bulk_done, self.db, dept, [barcode], operator=self.libdesk_app.operator)
         if result is not None:
             self._one_item_result(barcode, result)
 
@@ -448,7 +448,7 @@ The list loads 200 rows at a time; moving to the end loads the next 200.
     def _row_edited(self, form: EditorForm | None) -> None:
         if form is None:
             return
-        app = self.desk
+        app = self.libdesk_app
         result = self.call_engine(workorders.edit_item, self.db, form.barcode, form.work_order_type,
                                   form.department, operator=app.operator, at=app.currently_at)
         if result is not None:

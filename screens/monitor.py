@@ -218,7 +218,7 @@ Tab moves to the list. **Enter** on a request opens its actions:
                 cell.justify = "right"
             if key == "step" and value == STEP_NAMES["transit_item"]:
                 cell.stylize(self.theme_style("text-warning"))
-            if key == "expiry" and value and value < self.desk.clock().date().isoformat():
+            if key == "expiry" and value and value < self.libdesk_app.clock().date().isoformat():
                 cell.stylize(self.theme_style("text-error", bold=True))
             cells.append(cell)
         return cells
@@ -306,7 +306,7 @@ Tab moves to the list. **Enter** on a request opens its actions:
         if self._exporting:
             self.result_line.error("Wait: the last export is still running")
             return
-        default = config.export_dir() / f"monitor-{self.desk.clock():%Y-%m-%d}.xlsx"
+        default = config.export_dir() / f"monitor-{self.libdesk_app.clock():%Y-%m-%d}.xlsx"
         self.app.push_screen(PromptDialog(
             "Export Monitor Requests & Item Processes", "File (.xlsx or .csv)", str(default),
             note=f"{self.total:,} requests: exactly the list's columns, as narrowed now.", id="export-prompt"),

@@ -324,13 +324,13 @@ how many requests wait for it. **Enter** on a row opens its actions:
             self.app.push_screen(WorkOrderDialog(inst, row["barcode"], row["title"], in_hand=False),
                                  self.place_work_order)
         elif name == "request":
-            place = self.desk.place
+            place = self.libdesk_app.place
             pickup = place.code if place is not None and place.is_desk else self._home_desk(row)
             self.app.push_screen(RequestDialog(inst, row["barcode"], row["title"], pickup=pickup), self.place_request)
         elif name == "edit_item":
             self.app.push_screen(ItemEditorDialog(inst, row), self.edit_item)
         elif name == "renew":
-            place = self.desk.place
+            place = self.libdesk_app.place
             if place is None or not place.is_desk:
                 self.result_line.error("Renew at a circulation desk: press F10 to choose yours")
                 return
@@ -363,7 +363,7 @@ how many requests wait for it. **Enter** on a row opens its actions:
         """The Physical Item Editor's answers, to the engine (W12)."""
         if form is None:
             return
-        app = self.desk
+        app = self.libdesk_app
         result = self.call_engine(workorders.edit_item, self.db, form.barcode, form.work_order_type,
                                   form.department, operator=app.operator, at=app.currently_at)
         if result is not None:

@@ -114,7 +114,7 @@ in hand for another reason goes to Scan In Items (F2).
         self.reload()
 
     def _show_place(self) -> None:
-        place = self.desk.place
+        place = self.libdesk_app.place
         if place is None:
             self.show_place("Set Currently At (F10): the pick list is your library's", warning=True)
             return
@@ -134,7 +134,7 @@ in hand for another reason goes to Scan In Items (F2).
 
     def reload(self) -> None:
         """Read the pick list of the library of Currently At, in a worker."""
-        place = self.desk.place
+        place = self.libdesk_app.place
         self._generation += 1
         if place is None:
             self.library = None
@@ -189,7 +189,7 @@ in hand for another reason goes to Scan In Items (F2).
     # -- scanning ----------------------------------------------------------------------------
     def handle_scan(self, barcode: str) -> None:
         """An item pulled from the shelf: Scan In at the desk sends it on (one transaction)."""
-        app = self.desk
+        app = self.libdesk_app
         place = app.place
         if place is None or not place.is_desk:
             self.banner.show_error("Scan picked items at a circulation desk: press F10 to choose yours", barcode)

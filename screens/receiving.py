@@ -162,7 +162,7 @@ one if none is marked. F5 reads the list again.
         self._place_changed()
 
     def _place_changed(self) -> None:
-        place = self.desk.place
+        place = self.libdesk_app.place
         label = self.query_one("#receiving-place", Static)
         if place is None:
             label.update("Currently At is not set: press F10 to choose your receiving department")
@@ -173,12 +173,12 @@ one if none is marked. F5 reads the list again.
 
     def _show_options(self) -> None:
         status = self.query_one("#receive-status", Label)
-        place = self.desk.place
+        place = self.libdesk_app.place
         if not self.keep_in_department or place is None or not place.is_department:
             status.update("Received items go on: In Transit home, or to a request")
         else:
             wo = self.db.institution.work_order_types[place.work_order_type or ""]
-            chosen = self.desk.status or f"{wo.statuses[0]} (first)"
+            chosen = self.libdesk_app.status or f"{wo.statuses[0]} (first)"
             status.update(f"Status [b]{escape(chosen)}[/b] · F9")
         self.refresh_bindings()
         self.app.refresh_bindings()
@@ -205,7 +205,7 @@ one if none is marked. F5 reads the list again.
     # -- the list ------------------------------------------------------------------------
     def refresh_list(self) -> None:
         """F5: read the awaiting list again (in a worker)."""
-        place = self.desk.place
+        place = self.libdesk_app.place
         if place is None:
             self._fill([], "Choose a receiving department (F10)")
             return
@@ -214,7 +214,7 @@ one if none is marked. F5 reads the list again.
 
     @on(AwaitingLoaded)
     def _loaded(self, message: AwaitingLoaded) -> None:
-        if message.at != self.desk.currently_at:
+        if message.at != self.libdesk_app.currently_at:
             return  # Currently At changed while reading: a newer list is on its way
         self._fill(message.rows, message.error)
 
@@ -265,7 +265,7 @@ one if none is marked. F5 reads the list again.
 
     def _receive_options(self) -> ReceiveOptions:
         """Where, who and how, read once on the UI thread (workers never read reactives)."""
-        app = self.desk
+        app = self.libdesk_app
         keep = self.keep_in_department
         return ReceiveOptions(app.currently_at, app.operator, keep, app.status if keep else None)
 

@@ -155,7 +155,7 @@ the palette's *Print slips automatically* prints every one at once.
         self._show_place()
 
     def _show_place(self) -> None:
-        place = self.desk.place
+        place = self.libdesk_app.place
         if place is not None and place.is_desk and self.in_house:
             self.show_place(f"[b]IN-HOUSE USE[/b] at {escape(place.name)}: each scan counts a use, nothing else "
                             "changes · ctrl+u: back to returns", warning=True)
@@ -167,7 +167,7 @@ the palette's *Print slips automatically* prints every one at once.
     # -- scans ---------------------------------------------------------------------------
     def handle_scan(self, barcode: str) -> None:
         """Return one item at Currently At."""
-        app = self.desk
+        app = self.libdesk_app
         if app.currently_at is None:
             self.banner.show_error("Set Currently At first (F10): at which desk are you?", barcode)
             return
@@ -187,7 +187,7 @@ the palette's *Print slips automatically* prints every one at once.
 
     def _register_in_house_use(self, barcode: str) -> None:
         """In-house use mode: count a use of the item (the engine changes nothing else)."""
-        app = self.desk
+        app = self.libdesk_app
         result = self.scan_engine(barcode, lambda: circulation.register_in_house_use(
             self.db, barcode, at=app.currently_at or "", operator=app.operator))
         if result is None:
@@ -211,7 +211,7 @@ the palette's *Print slips automatically* prints every one at once.
         self.returned[key] = row
         table = self.returned_table
         table.add_row(Text(key, justify="right"), Text(row.barcode), Text(row.next_step), Text(row.title),
-                      Text(self.desk.clock().strftime("%H:%M:%S")), key=key)
+                      Text(self.libdesk_app.clock().strftime("%H:%M:%S")), key=key)
         # DataTable only appends; sorting on the sequence number puts the newest first.
         table.sort("seq", key=lambda cell: int(cell.plain), reverse=True)
         table.move_cursor(row=0)
@@ -234,7 +234,7 @@ the palette's *Print slips automatically* prints every one at once.
         """Place the work order the pop-up asked for; the row's Next Step follows."""
         if form is None:
             return
-        app = self.desk
+        app = self.libdesk_app
         try:
             result = workorders.place_work_order(self.db, form.barcode, form.work_order_type, form.department,
                                                  operator=app.operator, note=form.note, in_hand=form.in_hand,

@@ -95,7 +95,7 @@ the palette's *Print slips automatically* prints every one at once. A barcode no
     def handle_scan(self, barcode: str) -> bool:
         """Scan In one barcode at Currently At with the sticky status and Done; False when it
         was refused (shown in red, nothing changed)."""
-        app = self.desk
+        app = self.libdesk_app
         place = app.place
         if place is None:
             self.scan_error(barcode, "Set Currently At first (F10): where are you scanning?")
@@ -140,13 +140,13 @@ the palette's *Print slips automatically* prints every one at once. A barcode no
 
     def _add_log_entry(self, barcode: str, outcome: str, summary: str, hint: str) -> None:
         self.scans += 1
-        self.scan_log.add_entry(LogEntry(self.scans, self.desk.clock().strftime("%H:%M:%S"), barcode, outcome,
+        self.scan_log.add_entry(LogEntry(self.scans, self.libdesk_app.clock().strftime("%H:%M:%S"), barcode, outcome,
                                          summary, hint))
         self.query_one("#log-title", Label).update(
             f"This session: {self.scans} scan{'s' if self.scans != 1 else ''}, newest first")
 
     def _show_settings(self) -> None:
-        app = self.desk
+        app = self.libdesk_app
         inst = self.db.institution
         place = app.place
         at_desk = place is not None and place.is_desk

@@ -90,7 +90,7 @@ class ScanScreen(DeskScreen):
         not found offers F4's search for the barcodes that start like it, a database server
         out of reach turns the header red (the app tries it again) and a success turns it
         green again."""
-        app = self.desk
+        app = self.libdesk_app
         try:
             result = call()
         except DatabaseUnreachable as exc:
