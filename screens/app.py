@@ -17,7 +17,7 @@ registered is simply not shown and does nothing. To add a screen, one line::
 F4 (``physical_items``), F6 (``in_process``) and F7 (``monitor``) are reserved and light up
 by themselves; a screen without a reserved F-key may name one with ``key="ctrl+l"``. A screen
 class takes the :class:`~libdesk.db.Database` only and reads operator, Currently At and the
-clock from the app (``DeskScreen.desk``). Tests and plug-ins may add a screen to one app with
+clock from the app (``DeskScreen.libdesk_app``). Tests and plug-ins may add a screen to one app with
 :meth:`LibdeskApp.register_screen`. Pushed screens (item detail, dialogs) need no registry:
 ``app.push_screen(ItemDetailScreen(db, barcode))``.
 
@@ -248,7 +248,10 @@ class LibdeskApp(App[int], inherit_bindings=False):
     """The desk app: header, F-key footer, screens by mode, sticky settings."""
 
     TITLE = "libdesk"
-    CSS_PATH = "libdesk.tcss"
+    # What the screens share and the pop-ups, then each full screen's own layout (beside its module).
+    CSS_PATH = ["libdesk.tcss", "scan_in.tcss", "return_items.tcss", "receiving.tcss", "pick_list.tcss",
+                "hold_shelf.tcss", "physical_items.tcss", "item_detail.tcss", "in_process.tcss", "monitor.tcss",
+                "sign_in.tcss", "borrowing.tcss"]
     COMMANDS = App.COMMANDS | {DeskCommands}
     DEFAULT_MODE = next(iter(SCREENS))
     NOTIFICATION_TIMEOUT = 8

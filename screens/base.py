@@ -27,9 +27,10 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, cast
 
 from textual import events
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widget import Widget
 
+from screens.dialog import Dialog
 from screens.widgets.result_banner import ResultBanner
 from screens.widgets.result_line import ResultLine
 from screens.widgets.scan_field import ScanField
@@ -72,8 +73,9 @@ class DeskScreen(Screen[None]):
         return f"press F4 to search for {self.search_offer}"
 
     @property
-    def desk(self) -> LibdeskApp:
-        """The app, typed: operator, Currently At, sticky settings, the database."""
+    def libdesk_app(self) -> LibdeskApp:
+        """The app, typed: operator, Currently At, sticky settings, the database. (Not "desk":
+        in this domain a desk is a circulation desk.)"""
         return cast("LibdeskApp", self.app)
 
     def supports(self, action: str) -> bool:
@@ -90,7 +92,7 @@ class DeskScreen(Screen[None]):
     def scan_from_field(self, barcode: str) -> None:
         """A barcode from this screen's scan field: to ``handle_scan`` through the app's
         double-scan filter, like every other scan."""
-        self.desk.deliver_scan(barcode, screen=self)
+        self.libdesk_app.deliver_scan(barcode, screen=self)
 
     def scan_refused(self, reason: str, raw: str = "") -> None:
         """A scanner read that is not a barcode (a misread, by the barcode rules): red, where
@@ -122,7 +124,7 @@ class DeskScreen(Screen[None]):
         return fields.first() if fields else None
 
 
-class NoticePopup(ModalScreen[None]):
+class NoticePopup(Dialog[None]):
     """A pop-up that tells, and never stops a scanner.
 
     (A pop-up that only shows something but takes keys of its own, such as help or an audit

@@ -132,7 +132,6 @@ class BorrowingScreen(RequestActionsScreen):
         message: str
         error: bool = False
 
-    CSS_PATH = "borrowing.tcss"
 
     TITLE = "Borrowing Requests"
     AUTO_FOCUS = "#requests-table"
@@ -304,7 +303,7 @@ messages from lenders: read them, act for the patron, then Dismiss.
             keep, self._select_key = self._select_key, None
         self.move_to_key(table, keep, default=row_index)
         if message.tasks is not None:
-            self.desk.task_count = message.tasks
+            self.libdesk_app.task_count = message.tasks
         self._show_summary()
         self._show_hint()
 
@@ -438,13 +437,13 @@ messages from lenders: read them, act for the patron, then Dismiss.
 
     def action_new_request(self) -> None:
         """ctrl+n: a new borrowing request (a refusal is said in the pop-up, which stays)."""
-        place = self.desk.place
+        place = self.libdesk_app.place
         form = NewRequestForm(pickup=place.code) if place is not None and place.is_desk else None
         self.app.push_screen(NewRequestDialog(self.db.institution, self._create, form), self._created)
 
     def _create(self, form: NewRequestForm) -> Result:
         """The engine call of the New request pop-up (it shows a refusal itself)."""
-        app = self.desk
+        app = self.libdesk_app
         return borrowing.new_request(
             self.db, form.patron, form.title, pickup=form.pickup or "", operator=app.operator,
             author=form.author, identifier=form.identifier, partners=form.partner_list, note=form.note,
@@ -472,7 +471,7 @@ messages from lenders: read them, act for the patron, then Dismiss.
             return
         columns, rows = borrowing.export_table(view, data)
         name = {"report": "not-returned-properly", "requests": "borrowing-requests"}.get(view, f"borrowing-{view}")
-        default = config.export_dir() / f"{name}-{self.desk.clock():%Y-%m-%d}.xlsx"
+        default = config.export_dir() / f"{name}-{self.libdesk_app.clock():%Y-%m-%d}.xlsx"
         self.app.push_screen(PromptDialog(
             f"Export {VIEWS[view]}", "File (.xlsx or .csv)", str(default),
             note=f"{len(rows):,} rows: exactly the list's columns, as shown now.", id="export-prompt"),

@@ -13,36 +13,10 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
 from libdesk.institution import Institution
-
-
-DIALOG_CSS = """
-    align: center middle;
-    & > .dialog {
-        width: 84;
-        max-width: 96%;
-        height: auto;
-        max-height: 94%;
-        padding: 0 2;
-        border: thick $primary;
-        background: $surface;
-    }
-    & .dialog-title { text-style: bold; margin: 1 0; width: 100%; }
-    & .dialog-note { color: $text-muted; }
-    & .dialog-keys { color: $text-muted; margin: 1 0 0 0; }
-    & .dialog-error { color: $text-error; text-style: bold; height: auto; }
-    & .dialog-buttons { height: auto; margin: 1 0 0 0; }
-    & .dialog-buttons Button { margin: 0 2 0 0; }
-    & .field { height: auto; margin: 0; }
-    & .dialog-note { margin: 1 0 0 0; }
-    & .field Label { width: 16; padding: 0 1 0 0; }
-    & .field Input, & .field Select { width: 1fr; }
-    & Input:focus, & Select:focus > SelectCurrent { background: $primary-muted; }
-"""
-"""What the pop-ups here share (the app's stylesheet styles ``.dialog`` too, and wins)."""
+from screens.dialog import Dialog
 
 
 # -- one action's answers -------------------------------------------------------------------------
@@ -62,10 +36,9 @@ def desk_choices(inst: Institution) -> list[tuple[str, str]]:
     return [(f"{p.name} ({p.code})", p.code) for p in inst.places.values() if p.is_desk]
 
 
-class ActionDialog(ModalScreen[ActionForm | None]):
+class ActionDialog(Dialog[ActionForm | None]):
     """What a request action needs: a desk, a line of text, or only a confirmation."""
 
-    DEFAULT_CSS = "ActionDialog {" + DIALOG_CSS + "}"
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="borrowing-action-cancel"),

@@ -101,7 +101,7 @@ class RequestActionsScreen(ListScreen):
 
     def _first_desk(self, t: borrowing.Transition, b: dict[str, Any]) -> str | None:
         """The desk the pop-up offers first, by the row's ``desk_first``."""
-        app = self.desk
+        app = self.libdesk_app
         for source in t.desk_first:
             if source == "here":
                 if app.place is not None and app.place.is_desk:
@@ -114,7 +114,7 @@ class RequestActionsScreen(ListScreen):
         """The engine call of ``action_id`` on request ``b``: at the desk chosen, or where the
         operator is (Currently At), or (a loan) the request's pickup desk."""
         t = borrowing.TRANSITIONS[action_id]
-        app = self.desk
+        app = self.libdesk_app
         if at is None and t.at == borrowing.PLACE:
             at = app.currently_at
         return self.engine_action(lambda _: borrowing.perform(self.db, action_id, int(b["id"]), operator=app.operator,
@@ -138,7 +138,7 @@ class RequestActionsScreen(ListScreen):
     def update_task_count(self) -> None:
         """The header's task count: active general messages from lenders (B6)."""
         try:
-            self.desk.task_count = borrowing.task_count(self.db)
+            self.libdesk_app.task_count = borrowing.task_count(self.db)
         except LibdeskError as exc:
             self.result_line.error(exc.message)
 

@@ -36,7 +36,6 @@ class BorrowingDetailScreen(RequestActionsScreen):
     """One borrowing request: its fields, rota and current partner, general messages and notes
     (Dismiss), and its audit trail, partner actions marked as the partner's."""
 
-    CSS_PATH = "borrowing.tcss"
 
     TITLE = "Borrowing Request"
     AUTO_FOCUS = "#bdetail-messages"

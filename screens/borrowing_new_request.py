@@ -11,7 +11,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
 from libdesk.core import Result
@@ -19,7 +18,8 @@ from libdesk.errors import LibdeskError
 from libdesk.institution import Institution
 
 
-from screens.borrowing_action_dialog import DIALOG_CSS, desk_choices
+from screens.borrowing_action_dialog import desk_choices
+from screens.dialog import Dialog
 
 
 # -- a new borrowing request ----------------------------------------------------------------------
@@ -44,14 +44,13 @@ class NewRequestForm:
         return codes or None
 
 
-class NewRequestDialog(ModalScreen[Result | None]):
+class NewRequestDialog(Dialog[Result | None]):
     """New borrowing request: who, what, where to pick it up, which partners to ask.
 
     ``create`` is the screen's engine call: a refusal (unknown patron, unknown partner) is
     shown here in red and the pop-up stays, with the answers, to be corrected; the engine's
     result is handed back when it went through."""
 
-    DEFAULT_CSS = "NewRequestDialog {" + DIALOG_CSS + "}"
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="borrowing-new-cancel"),

@@ -119,7 +119,7 @@ class BulkListScreen(ListScreen):
 
     def work_at(self) -> str | None:
         """Where a bulk work order is placed from (the engine's ``at``): Currently At."""
-        return self.desk.currently_at
+        return self.libdesk_app.currently_at
 
     # -- selection -------------------------------------------------------------------------------
     def is_selected(self, barcode: str) -> bool:
@@ -196,7 +196,7 @@ class BulkListScreen(ListScreen):
             lambda form: self._start_work_order(form) if form is not None else None)
 
     def _start_work_order(self, form: WorkOrderForm) -> None:
-        operator, at = self.desk.operator, self.work_at()
+        operator, at = self.libdesk_app.operator, self.work_at()
 
         def job(barcodes: list[str], progress: Callable[[int], None]) -> workorders.BulkResult:
             return workorders.place_work_orders(self.db, barcodes, form.work_order_type, form.department,

@@ -13,11 +13,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.markup import escape
-from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from libdesk.institution import Institution
+from screens.dialog import Dialog
 
 KEEP = ""
 """The option id that means "no value" (e.g. no status: keep the item's own)."""
@@ -26,7 +26,7 @@ ChoiceList = list[Option | None]
 """Options; ``None`` is a separator."""
 
 
-class Chooser(ModalScreen[str | None]):
+class Chooser(Dialog[str | None]):
     """Choose one option; dismisses with its id, or None when cancelled."""
 
     BINDINGS = [
@@ -77,9 +77,6 @@ class Chooser(ModalScreen[str | None]):
     def _chosen(self, event: OptionList.OptionSelected) -> None:
         event.stop()
         self.dismiss(event.option.id)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
 def _heading(text: str) -> Option:

@@ -21,7 +21,6 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
 from textual.markup import escape
 from textual.message import Message
 from textual.widgets import DataTable, Label, Static
@@ -32,7 +31,8 @@ from libdesk.db import Database
 from libdesk.errors import LibdeskError
 from screens.base import DeskCommand
 from screens.list_base import ListScreen
-from screens.widgets import DeskFooter, DeskHeader, DeskTable, ResultBanner, ScanField
+from screens.scan_screen import ScanScreen
+from screens.widgets import DeskTable
 from screens.widgets.result_line import ResultLine
 
 WAITING_COLUMNS: list[tuple[str, str, int | None]] = [
@@ -48,7 +48,7 @@ EXPIRED_COLUMNS: list[tuple[str, str, int | None]] = [
 """The expired list: the barcode and what clears it first (an 80-column terminal shows them)."""
 
 
-class HoldShelfScreen(ListScreen):
+class HoldShelfScreen(ScanScreen, ListScreen):
     """Hold Shelf: the desk's waiting items and those to take off the shelf."""
 
     @dataclass
@@ -59,19 +59,12 @@ class HoldShelfScreen(ListScreen):
         rows: list[dict[str, Any]]
         error: str | None = None
 
-    DEFAULT_CSS = """
-    HoldShelfScreen {
-        #hold-body { height: 1fr; padding: 0 1; }
-        #hold-place { padding: 0 1; height: auto; }
-        #hold-place.-warning { color: $text-warning; text-style: bold; }
-        .hold-title { color: $text-muted; padding: 0 1; }
-        #hold-waiting { height: 1fr; }
-        #hold-expired { height: 1fr; }
-    }
-    """
-
     TITLE = "Hold Shelf"
-    AUTO_FOCUS = "#barcode"
+    BODY_ID = "hold-body"
+    PLACE_LINE = "hold-place"
+    CURSOR_LIST = "hold-expired"  # ↑/↓ move the off-the-shelf list
+    SCAN_PROMPT = "Scan an item you take off the shelf, then Enter"
+    READY = "Ready: scan an expired item to clear it"
     SUPPORTS: ClassVar[frozenset[str]] = frozenset({"refresh"})
     BINDINGS: ClassVar[list[BindingType]] = [
         # priority: the scan field would take ctrl+x as "cut"; a barcode needs no such edit.
@@ -103,18 +96,15 @@ where the item goes. An item still within its pickup time is not cleared: lend i
         """Every item on the shelf, by barcode."""
         self._generation = 0
 
-    def compose(self) -> ComposeResult:
-        yield DeskHeader()
-        with Vertical(id="hold-body"):
-            yield Static(id="hold-place")
-            yield ScanField("Scan an item you take off the shelf, then Enter")
-            yield ResultBanner("Ready: scan an expired item to clear it")
-            yield Label("Waiting for pickup", id="hold-waiting-title", classes="hold-title")
-            yield DeskTable(id="hold-waiting", flex=("title",), cursor_type="none", zebra_stripes=True)
-            yield Label("Off the shelf", id="hold-expired-title", classes="hold-title")
-            yield DeskTable(id="hold-expired", flex=("title",), cursor_type="row", zebra_stripes=True)
-            yield ResultLine(id="hold-result")
-        yield DeskFooter()
+    def compose_above(self) -> ComposeResult:
+        yield Static(id="hold-place")
+
+    def compose_below(self) -> ComposeResult:
+        yield Label("Waiting for pickup", id="hold-waiting-title", classes="hold-title")
+        yield DeskTable(id="hold-waiting", flex=("title",), cursor_type="none", zebra_stripes=True)
+        yield Label("Off the shelf", id="hold-expired-title", classes="hold-title")
+        yield DeskTable(id="hold-expired", flex=("title",), cursor_type="row", zebra_stripes=True)
+        yield ResultLine(id="hold-result")
 
     def on_mount(self) -> None:
         for table, columns in ((self.waiting_table, WAITING_COLUMNS), (self.expired_table, EXPIRED_COLUMNS)):
@@ -134,16 +124,13 @@ where the item goes. An item still within its pickup time is not cleared: lend i
         self.reload()
 
     def _show_place(self) -> None:
-        place = self.desk.place
-        where = self.query_one("#hold-place", Static)
+        place = self.libdesk_app.place
         if place is None or not place.is_desk:
-            where.update("The hold shelf is a circulation desk's: press F10 to choose yours")
-            where.add_class("-warning")
+            self.show_place("The hold shelf is a circulation desk's: press F10 to choose yours", warning=True)
             return
         days = self.db.institution.policy.hold_shelf_days
-        where.update(f"Hold shelf of [b]{escape(place.name)}[/b] ({escape(place.code)}) · pickup time "
-                     f"{days} day{'s' if days != 1 else ''}")
-        where.remove_class("-warning")
+        self.show_place(f"Hold shelf of [b]{escape(place.name)}[/b] ({escape(place.code)}) · pickup time "
+                        f"{days} day{'s' if days != 1 else ''}", warning=False)
 
     # -- loading -----------------------------------------------------------------------------
     def refresh_list(self) -> None:
@@ -152,7 +139,7 @@ where the item goes. An item still within its pickup time is not cleared: lend i
 
     def reload(self) -> None:
         """Read the hold shelf of the desk of Currently At, in a worker."""
-        place = self.desk.place
+        place = self.libdesk_app.place
         self._generation += 1
         if place is None or not place.is_desk:
             self.desk_code = None
@@ -206,11 +193,6 @@ where the item goes. An item still within its pickup time is not cleared: lend i
             f"Off the shelf (expired, cancelled): {len(off)}" + (" · ↑↓ pick · ctrl+x or a scan clears" if off else ""))
 
     # -- clearing ----------------------------------------------------------------------------
-    @on(ScanField.Scanned)
-    def _scanned(self, event: ScanField.Scanned) -> None:
-        event.stop()
-        self.scan_from_field(event.barcode)  # through the app's double-scan filter (S4)
-
     def handle_scan(self, barcode: str) -> None:
         """An item taken off the shelf: clear it (the engine refuses one still waiting)."""
         self.clear(barcode)
@@ -225,26 +207,15 @@ where the item goes. An item still within its pickup time is not cleared: lend i
 
     def clear(self, barcode: str) -> None:
         """Take ``barcode`` off the hold shelf through the engine; the banner says where it goes."""
-        app = self.desk
+        app = self.libdesk_app
         place = app.place
         if place is None or not place.is_desk:
             self.banner.show_error("Clear the hold shelf at a circulation desk: press F10 to choose yours", barcode)
             return
-        try:
-            result = circulation.clear_hold_shelf(self.db, barcode, at=place.code, operator=app.operator)
-        except LibdeskError as exc:
-            self.banner.show_error(exc.message, barcode)
-            return
-        self.banner.show_result(result, self.db.institution)
-        self.reload()
-
-    def action_cursor(self, direction: str) -> None:
-        """↑/↓ from the scan field move the off-the-shelf list's highlight."""
-        table = self.expired_table
-        if direction == "up":
-            table.action_cursor_up()
-        else:
-            table.action_cursor_down()
+        at = place.code
+        if self.scan_engine(barcode, lambda: circulation.clear_hold_shelf(self.db, barcode, at=at,
+                                                                          operator=app.operator)) is not None:
+            self.reload()
 
     def desk_commands(self) -> Iterable[DeskCommand]:
         yield DeskCommand("Clear the highlighted item off the hold shelf",
@@ -252,14 +223,6 @@ where the item goes. An item still within its pickup time is not cleared: lend i
                           self.action_clear_highlighted)
 
     # -- accessors ---------------------------------------------------------------------------
-    @property
-    def scan_field(self) -> ScanField:
-        return self.query_one(ScanField)
-
-    @property
-    def banner(self) -> ResultBanner:
-        return self.query_one(ResultBanner)
-
     @property
     def waiting_table(self) -> DataTable[Text]:
         return self.query_one("#hold-waiting", DataTable)

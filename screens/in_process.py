@@ -21,7 +21,6 @@ department, expiry, and overdue items marked. Changing Currently At updates the 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from functools import partial
 from typing import Any, ClassVar
 
@@ -31,10 +30,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.markup import escape
-from textual.message import Message
 from textual.widgets import DataTable, Input, Label, ProgressBar, Select, Static
 from textual.widgets.option_list import Option
-from textual.worker import Worker, get_current_worker
+from textual.worker import Worker
 
 from libdesk import config, exporting, queries, slips, workorders
 from libdesk.db import Database
@@ -43,21 +41,12 @@ from libdesk.queries import INPROCESS_COLUMNS, InProcessFilter
 from screens.base import DeskCommand
 from screens.bulk_list import BUSY, BulkListScreen, Job
 from screens.choosers import Chooser
-from screens.item_dialogs import (
-    ConfirmDialog,
-    EditorForm,
-    ItemEditorDialog,
-    PromptDialog,
-)
+from screens.item_dialogs.confirm import ConfirmDialog
+from screens.item_dialogs.item_editor import EditorForm, ItemEditorDialog
+from screens.item_dialogs.prompt import PromptDialog
+from screens.paged_list import Page, PagedListScreen
 from screens.widgets import DeskFooter, DeskHeader, DeskTable
 from screens.widgets.result_line import ResultLine
-
-PAGE = 200
-"""Rows read at a time (STYLE.md section 6: a page of 200-500 rows in a DataTable)."""
-MAX_RELOAD = 1000
-"""A refresh re-reads at most this many rows (the pages already seen, up to this)."""
-MORE_AHEAD = 20
-"""The next page is read when the cursor comes this close to the last loaded row."""
 
 WIDTHS = {"barcode": 14, "title": 20, "call_number": 11, "library": 5, "status": 14,
           "days_in_department": 7, "expiry": 10, "overdue": 7, "requests": 8}
@@ -78,43 +67,13 @@ REQUESTED = {"yes": True, "no": False}
 """The "has requests" filter's values."""
 
 
-class InProcessScreen(BulkListScreen):
+class InProcessScreen(PagedListScreen, BulkListScreen):
     """Manage In Process Items for the department of Currently At."""
 
-    @dataclass
-    class PageLoaded(Message, bubble=False):
-        """A page of the list was read (posted by the load worker)."""
-
-        generation: int
-        """Which load: an older one's rows are dropped."""
-        rows: list[dict[str, Any]]
-        total: int
-        """Everything the filters match (-1 when not counted: a further page)."""
-        next_after: tuple[Any, str] | None
-        """The keyset to read the next page from (None: that was the last)."""
-        append: bool
-        """A further page (added below) rather than the first (replacing the table)."""
-        error: str | None = None
-
-    DEFAULT_CSS = """
-    InProcessScreen {
-        #inprocess-body { height: 1fr; padding: 0 1; }
-        #inprocess-place { padding: 0 1; height: auto; }
-        #inprocess-place.-warning { color: $text-warning; text-style: bold; }
-        #inprocess-filters { height: 1; margin: 1 0 0 0; }
-        #inprocess-filters Input { width: 2fr; min-width: 16; margin: 0 1 0 0; }
-        #inprocess-filters Select { width: 1fr; max-width: 26; margin: 0 1 0 0; }
-        #inprocess-count { color: $text-muted; padding: 0 1; margin: 1 0 0 0; }
-        #inprocess { height: 1fr; }
-        #inprocess-work { height: 1; display: none; padding: 0 1; }
-        #work-label { width: auto; margin: 0 2 0 0; }
-        #work-progress { width: 1fr; }
-        &.-working #inprocess-work { display: block; }
-        .list-keys { color: $text-muted; padding: 0 1; }
-    }
-    """
-
     TITLE = "Manage In Process Items"
+    PAGED_TABLE = "inprocess"
+    LOAD_GROUP = "in-process-load"
+    LOAD_DESCRIPTION = "Manage In Process Items: a page"
     WORK_ORDER_IN_HAND = True
     AUTO_FOCUS = "#inprocess"
     SUPPORTS: ClassVar[frozenset[str]] = frozenset({"refresh"})
@@ -148,10 +107,6 @@ The list loads 200 rows at a time; moving to the end loads the next 200.
         super().__init__(id="in-process")
         self.db = db
         """The database the engine works on."""
-        self.next_after: tuple[Any, str] | None = None
-        """Where the next page starts (None: everything is loaded)."""
-        self._generation = 0
-        self._loading = False
 
     def compose(self) -> ComposeResult:
         yield DeskHeader()
@@ -181,7 +136,7 @@ The list loads 200 rows at a time; moving to the end loads the next 200.
         for key, header in INPROCESS_COLUMNS:
             table.add_column(header, key=key, width=WIDTHS.get(key))
         self.watch(self.app, "currently_at", lambda _code: self.department_changed(), init=False)
-        self.watch(table, "scroll_y", self._scrolled, init=False)
+        self.watch_table_scroll()
         self.department_changed()
 
     def on_screen_resume(self) -> None:
@@ -193,7 +148,7 @@ The list loads 200 rows at a time; moving to the end loads the next 200.
     @property
     def department(self) -> str | None:
         """Currently At, when it is a work-order department (else the list is empty)."""
-        place = self.desk.place
+        place = self.libdesk_app.place
         return place.code if place is not None and place.is_department else None
 
     @property
@@ -226,9 +181,7 @@ The list loads 200 rows at a time; moving to the end loads the next 200.
                          "press F10 to choose yours")
             where.add_class("-warning")
             status_select.set_options([])
-            self._generation += 1
-            self.rows, self.total, self.next_after = {}, 0, None
-            self.table.clear()
+            self.forget_rows()
             self.show_count()
             return
         place = inst.places[dept]
@@ -257,62 +210,23 @@ The list loads 200 rows at a time; moving to the end loads the next 200.
 
     # -- loading ---------------------------------------------------------------------------
     def refresh_list(self) -> None:
-        """F5: read the list again (as many rows as were loaded, up to MAX_RELOAD)."""
+        """F5: read the list again (as many rows as were loaded, up to paged_list.MAX_RELOAD)."""
         self.reload()
 
-    def reload(self, *, keep_rows: bool = True) -> None:
-        """Read the first page again (when ``keep_rows``, as many rows as were loaded)."""
-        flt = self.filter
-        if flt is None:
-            return
-        self._generation += 1
-        self._loading = True
-        limit = min(max(PAGE, len(self.rows)), MAX_RELOAD) if keep_rows else PAGE
-        self._load(self._generation, flt, None, limit)
+    def page_query(self) -> InProcessFilter | None:
+        return self.filter
 
-    def load_more(self) -> None:
-        """Read the next page, if there is one and nothing is loading."""
-        flt = self.filter
-        if flt is None or self.next_after is None or self._loading:
-            return
-        self._loading = True
-        self._load(self._generation, flt, self.next_after, PAGE)
+    def fetch_page(self, query: InProcessFilter, after: tuple[Any, str] | None, limit: int) -> Page:
+        page = queries.inprocess_page(self.db, query, after=after, limit=limit, with_total=after is None)
+        return Page(page.rows, page.total if after is None else None, page.next_after)
 
-    @work(thread=True, exclusive=True, group="in-process-load", exit_on_error=False,
-          description="Manage In Process Items: a page")
-    def _load(self, generation: int, flt: InProcessFilter, after: tuple[Any, str] | None, limit: int) -> None:
-        try:
-            page = queries.inprocess_page(self.db, flt, after=after, limit=limit, with_total=after is None)
-        except LibdeskError as exc:
-            self.post_message(self.PageLoaded(generation, [], 0, None, after is not None, exc.message))
-            return
-        if not get_current_worker().is_cancelled:
-            self.post_message(self.PageLoaded(generation, page.rows, page.total, page.next_after, after is not None))
+    def row_key(self, row: dict[str, Any]) -> str:
+        return str(row["barcode"])
 
-    @on(PageLoaded)
-    def _page_loaded(self, message: PageLoaded) -> None:
-        if message.generation != self._generation:
-            return  # the filters or the department changed meanwhile
-        self._loading = False
-        if message.error:
-            self.result_line.error(message.error)
-            return
-        table = self.table
-        if not message.append:
-            keep = self.highlighted_key(table)
-            row_index = table.cursor_row
-            table.clear()
-            self.rows = {}
-            self.total = message.total
-        for row in message.rows:
-            self.rows[row["barcode"]] = row
-            table.add_row(*self._cells(row), key=row["barcode"])
-        if not message.append:
-            self.move_to_key(table, keep, default=row_index)
-        self.next_after = message.next_after
+    def page_shown(self, page: Page, append: bool) -> None:
         self.show_count()
 
-    def _cells(self, row: dict[str, Any]) -> list[Text]:
+    def row_cells(self, row: dict[str, Any]) -> list[Text]:
         overdue = row["overdue"]
         alert = self.theme_style("text-error", bold=True) if overdue else None
         days = row["days_in_department"]
@@ -345,17 +259,6 @@ The list loads 200 rows at a time; moving to the end loads the next 200.
     def _filtered(self) -> bool:
         flt = self.filter
         return flt is not None and any((flt.status, flt.library, flt.requested is not None, flt.search))
-
-    @on(DataTable.RowHighlighted, "#inprocess")
-    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if event.cursor_row >= self.table.row_count - MORE_AHEAD:
-            self.load_more()
-
-    def _scrolled(self, scroll_y: float) -> None:
-        # The mouse wheel scrolls without moving the cursor: near the end, read on too.
-        table = self.table
-        if table.row_count and scroll_y >= table.max_scroll_y - MORE_AHEAD:
-            self.load_more()
 
     # -- selection (the rest is BulkListScreen's) ---------------------------------------------------
     def can_select(self) -> bool:
@@ -408,7 +311,7 @@ The list loads 200 rows at a time; moving to the end loads the next 200.
         self.app.push_screen(chooser, lambda status: self._start_bulk("status", status) if status else None)
 
     def _start_bulk(self, kind: str, status: str | None) -> None:
-        dept, operator = self.department, self.desk.operator
+        dept, operator = self.department, self.libdesk_app.operator
         if dept is None:
             return
         job: Job
@@ -438,7 +341,7 @@ The list loads 200 rows at a time; moving to the end loads the next 200.
         if self.working:
             self.result_line.error(BUSY)
             return
-        default = config.export_dir() / f"in-process-{flt.department}-{self.desk.clock():%Y-%m-%d}.xlsx"
+        default = config.export_dir() / f"in-process-{flt.department}-{self.libdesk_app.clock():%Y-%m-%d}.xlsx"
         self.app.push_screen(PromptDialog(
             "Export Manage In Process Items", "File (.xlsx or .csv)", str(default),
             note=f"{self.total:,} rows: exactly the list's columns, as filtered now.", id="export-prompt"),
@@ -474,8 +377,6 @@ The list loads 200 rows at a time; moving to the end loads the next 200.
         super().worker_failed(worker)
         if worker.group == "in-process-export":
             self.end_work()
-        elif worker.group == "in-process-load":
-            self._loading = False
 
     # -- row actions -------------------------------------------------------------------------
     @on(DataTable.RowSelected, "#inprocess")
@@ -525,7 +426,7 @@ The list loads 200 rows at a time; moving to the end loads the next 200.
         if not status or dept is None:
             return
         result = self.call_engine(workorders.bulk_change_status, self.db, dept, status, [barcode],
-                                  operator=self.desk.operator)
+                                  operator=self.libdesk_app.operator)
         if result is not None:
             self._one_item_result(barcode, result)
 
@@ -533,7 +434,7 @@ The list loads 200 rows at a time; moving to the end loads the next 200.
         dept = self.department
         if dept is None:
             return
-        result = self.call_engine(workorders.bulk_done, self.db, dept, [barcode], operator=self.desk.operator)
+        result = self.call_engine(workorders.bulk_done, self.db, dept, [barcode], operator=self.libdesk_app.operator)
         if result is not None:
             self._one_item_result(barcode, result)
 
@@ -547,7 +448,7 @@ The list loads 200 rows at a time; moving to the end loads the next 200.
     def _row_edited(self, form: EditorForm | None) -> None:
         if form is None:
             return
-        app = self.desk
+        app = self.libdesk_app
         result = self.call_engine(workorders.edit_item, self.db, form.barcode, form.work_order_type,
                                   form.department, operator=app.operator, at=app.currently_at)
         if result is not None:
@@ -594,7 +495,3 @@ The list loads 200 rows at a time; moving to the end loads the next 200.
         """The row under the cursor."""
         key = self.highlighted_key(self.table)
         return self.rows.get(key) if key is not None else None
-
-    @property
-    def table(self) -> DataTable[Text]:
-        return self.query_one("#inprocess", DataTable)

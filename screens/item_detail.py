@@ -34,13 +34,9 @@ from libdesk import queries, requests
 from libdesk.db import Database
 from libdesk.errors import LibdeskError
 from screens.base import DeskCommand
-from screens.item_dialogs import (
-    PromptDialog,
-    RequestInfo,
-    action_words,
-    confirm_cancel,
-    describe_change,
-)
+from screens.item_dialogs.cancel import RequestInfo, confirm_cancel
+from screens.item_dialogs.events import action_words, describe_change
+from screens.item_dialogs.prompt import PromptDialog
 from screens.list_base import ListScreen
 from screens.widgets import DeskTable, DeskFooter, DeskHeader
 from screens.widgets.result_line import ResultLine
@@ -55,17 +51,6 @@ QUEUE_ACTIONS: list[tuple[str, str]] = [
 
 class ItemDetailScreen(ListScreen):
     """One item: fields, request queue (Activate, Cancel, Update Expiry), history."""
-
-    DEFAULT_CSS = """
-    ItemDetailScreen {
-        #detail-body { height: 1fr; padding: 0 1; }
-        #detail-fields { height: auto; padding: 0 1; margin: 0 0 1 0; }
-        .detail-title { color: $text-muted; padding: 0 1; }
-        #detail-queue { height: auto; max-height: 9; }
-        #detail-history { height: 1fr; min-height: 4; }
-        #detail-event { height: auto; max-height: 3; padding: 0 1; color: $text-muted; }
-    }
-    """
 
     TITLE = "Item Detail"
     SUPPORTS: ClassVar[frozenset[str]] = frozenset({"refresh"})

@@ -69,8 +69,8 @@ class ListScreen(DeskScreen):
     def desk_action(self, fn: Callable[..., Result], *args: Any, then: Callable[[], None], **kwargs: Any) -> None:
         """An engine action as this operator at Currently At: its words in the result line
         (a user error in red, nothing changed), then ``then`` (reload the list) on success."""
-        desk = self.desk
-        result = self.call_engine(fn, self.db, *args, operator=desk.operator, at=desk.currently_at, **kwargs)
+        app = self.libdesk_app
+        result = self.call_engine(fn, self.db, *args, operator=app.operator, at=app.currently_at, **kwargs)
         if result is not None:
             self.show_result(result)
             then()

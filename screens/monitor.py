@@ -30,7 +30,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Label, Static
-from textual.worker import Worker, get_current_worker
+from textual.worker import Worker
 
 from libdesk import config, exporting, queries, requests
 from libdesk.db import Database
@@ -38,23 +38,14 @@ from libdesk.errors import LibdeskError
 from libdesk.models import STEP_NAMES
 from libdesk.queries import MONITOR_COLUMNS, MONITOR_FACETS, REQUEST_DATE_BUCKETS
 from screens.base import DeskCommand
-from screens.item_dialogs import (
-    EventsDialog,
-    PromptDialog,
-    RequestEdit,
-    RequestEditDialog,
-    RequestInfo,
-    confirm_cancel,
-)
-from screens.list_base import ListScreen
+from screens.item_dialogs.cancel import RequestInfo, confirm_cancel
+from screens.item_dialogs.events import EventsDialog
+from screens.item_dialogs.prompt import PromptDialog
+from screens.item_dialogs.request_edit import RequestEdit, RequestEditDialog
+from screens.paged_list import Page, PagedListScreen
 from screens.widgets import DeskTable, DeskFooter, DeskHeader
 from screens.widgets.facet_list import FacetList
 from screens.widgets.result_line import ResultLine
-
-PAGE = 200
-"""Rows read at a time (STYLE.md section 6)."""
-MORE_AHEAD = 20
-"""The next page is read when the cursor comes this close to the last loaded row."""
 
 FACET_TITLES = {
     "type": "Request / process type",
@@ -83,21 +74,8 @@ ROW_ACTIONS: list[tuple[str, str]] = [
 """The row-action menu: action name, label."""
 
 
-class MonitorScreen(ListScreen):
+class MonitorScreen(PagedListScreen):
     """Monitor Requests & Item Processes: facets with counts, the requests, their actions."""
-
-    @dataclass
-    class Loaded(Message, bubble=False):
-        """The list (and, for a first page, the facets) was read."""
-
-        generation: int
-        rows: list[dict[str, Any]]
-        total: int
-        facets: dict[str, dict[str, int]] | None
-        """Counts per facet value (None for a further page)."""
-        next_after: int | None
-        append: bool
-        error: str | None = None
 
     @dataclass
     class Exported(Message, bubble=False):
@@ -106,18 +84,10 @@ class MonitorScreen(ListScreen):
         message: str
         error: bool = False
 
-    DEFAULT_CSS = """
-    MonitorScreen {
-        #monitor-body { height: 1fr; }
-        #monitor-facets { width: 30%; min-width: 24; max-width: 28; height: 1fr; border-right: solid $panel-lighten-2; padding: 0 1 0 0; }
-        #monitor-main { width: 1fr; height: 1fr; padding: 0 1; }
-        .monitor-title { color: $text-muted; padding: 0 1; }
-        #monitor { height: 1fr; }
-        .list-keys { color: $text-muted; padding: 0 1; }
-    }
-    """
-
     TITLE = "Monitor Requests & Item Processes"
+    PAGED_TABLE = "monitor"
+    LOAD_GROUP = "monitor-load"
+    LOAD_DESCRIPTION = "Monitor Requests & Item Processes: a page"
     AUTO_FOCUS = "FacetList"
     SUPPORTS: ClassVar[frozenset[str]] = frozenset({"refresh"})
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -151,16 +121,9 @@ Tab moves to the list. **Enter** on a request opens its actions:
         self.db = db
         """The database the engine works on."""
         self.filters: dict[str, str] = {}
-        """The chosen facet values (facet -> value)."""
-        self.rows: dict[str, dict[str, Any]] = {}
-        """The loaded rows by request id (as text), newest first."""
-        self.total = 0
-        """How many requests the chosen facets match."""
+        """The chosen facet values (facet -> value); ``rows`` are by request id (as text), newest first."""
         self.facets: dict[str, dict[str, int]] = {}
         """The counts per facet value."""
-        self.next_after: int | None = None
-        self._generation = 0
-        self._loading = False
         self._exporting = False
 
     def compose(self) -> ComposeResult:
@@ -182,7 +145,7 @@ Tab moves to the list. **Enter** on a request opens its actions:
         table = self.table
         for key, header in MONITOR_COLUMNS:
             table.add_column(header, key=key, width=WIDTHS.get(key))
-        self.watch(table, "scroll_y", self._scrolled, init=False)
+        self.watch_table_scroll()
 
     def on_screen_resume(self) -> None:
         # Back from a pop-up or another screen: requests may have moved on.
@@ -226,64 +189,27 @@ Tab moves to the list. **Enter** on a request opens its actions:
         """F5: read the list and the counts again."""
         self.reload()
 
-    def reload(self, *, keep_rows: bool = True) -> None:
-        """Read the first page and the facet counts (when ``keep_rows``, as many rows as are shown)."""
-        self._generation += 1
-        self._loading = True
-        limit = min(max(PAGE, len(self.rows)), 1000) if keep_rows else PAGE
-        self._load(self._generation, dict(self.filters), None, limit)
+    def page_query(self) -> dict[str, str]:
+        return dict(self.filters)
 
-    def load_more(self) -> None:
-        """Read the next page, if there is one and nothing is loading."""
-        if self.next_after is None or self._loading:
-            return
-        self._loading = True
-        self._load(self._generation, dict(self.filters), self.next_after, PAGE)
-
-    @work(thread=True, exclusive=True, group="monitor-load", exit_on_error=False,
-          description="Monitor Requests & Item Processes: a page")
-    def _load(self, generation: int, filters: dict[str, str], after: int | None, limit: int) -> None:
+    def fetch_page(self, query: dict[str, str], after: int | None, limit: int) -> Page:
         first = after is None
-        try:
-            out = queries.monitor(self.db, dict(filters), after=after, limit=limit, facets=first)
-        except LibdeskError as exc:
-            self.post_message(self.Loaded(generation, [], 0, None, None, not first, exc.message))
-            return
-        if not get_current_worker().is_cancelled:
-            self.post_message(self.Loaded(generation, out["rows"], out["total"], out.get("facets") if first else None,
-                                          out["next_after"], not first))
+        out = queries.monitor(self.db, dict(query), after=after, limit=limit, facets=first)
+        return Page(out["rows"], out["total"], out["next_after"], out.get("facets") if first else None)
 
-    @on(Loaded)
-    def _loaded(self, message: Loaded) -> None:
-        if message.generation != self._generation:
-            return
-        self._loading = False
-        if message.error:
-            self.result_line.error(message.error)
-            return
-        table = self.table
-        if not message.append:
-            keep = self.highlighted_key(table)
-            row_index = table.cursor_row
-            table.clear()
-            self.rows = {}
-        self.total = message.total
-        for row in message.rows:
-            key = str(row["id"])
-            self.rows[key] = row
-            table.add_row(*self._cells(row), key=key)
-        if not message.append:
-            self.move_to_key(table, keep, default=row_index)
-        self.next_after = message.next_after
-        if message.facets is not None:
-            self.facets = message.facets
+    def row_key(self, row: dict[str, Any]) -> str:
+        return str(row["id"])
+
+    def page_shown(self, page: Page, append: bool) -> None:
+        if page.extra is not None:
+            self.facets = page.extra
             chosen: dict[str, str | None] = dict(self.filters)
             self.facet_list.show_facets(FACET_TITLES, self.facets, chosen, self.facet_label,
                                         order={"requested": REQUEST_DATE_BUCKETS,
                                                "step": tuple(STEP_NAMES)})
         self._show_count()
 
-    def _cells(self, row: dict[str, Any]) -> list[Text]:
+    def row_cells(self, row: dict[str, Any]) -> list[Text]:
         cells = []
         for key, _ in MONITOR_COLUMNS:
             value = row.get(key)
@@ -308,20 +234,9 @@ Tab moves to the list. **Enter** on a request opens its actions:
             text += f" · {narrowed}"
         self.query_one("#monitor-count", Label).update(text)
 
-    @on(DataTable.RowHighlighted, "#monitor")
-    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if event.cursor_row >= self.table.row_count - MORE_AHEAD:
-            self.load_more()
-
-    def _scrolled(self, scroll_y: float) -> None:
-        table = self.table
-        if table.row_count and scroll_y >= table.max_scroll_y - MORE_AHEAD:
-            self.load_more()
-
     def worker_failed(self, worker: Worker[Any]) -> None:
-        if worker.group == "monitor-load":
-            self._loading = False
-        elif worker.group == "monitor-export":
+        super().worker_failed(worker)
+        if worker.group == "monitor-export":
             self._exporting = False
 
     # -- row actions -------------------------------------------------------------------------
@@ -391,7 +306,7 @@ Tab moves to the list. **Enter** on a request opens its actions:
         if self._exporting:
             self.result_line.error("Wait: the last export is still running")
             return
-        default = config.export_dir() / f"monitor-{self.desk.clock():%Y-%m-%d}.xlsx"
+        default = config.export_dir() / f"monitor-{self.libdesk_app.clock():%Y-%m-%d}.xlsx"
         self.app.push_screen(PromptDialog(
             "Export Monitor Requests & Item Processes", "File (.xlsx or .csv)", str(default),
             note=f"{self.total:,} requests: exactly the list's columns, as narrowed now.", id="export-prompt"),
@@ -449,8 +364,4 @@ Tab moves to the list. **Enter** on a request opens its actions:
     @property
     def facet_list(self) -> FacetList:
         return self.query_one(FacetList)
-
-    @property
-    def table(self) -> DataTable[Text]:
-        return self.query_one("#monitor", DataTable)
 

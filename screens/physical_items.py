@@ -43,12 +43,8 @@ from libdesk.db import Database
 from libdesk.errors import LibdeskError
 from screens.base import DeskCommand
 from screens.bulk_list import BulkListScreen
-from screens.item_dialogs import (
-    EditorForm,
-    ItemEditorDialog,
-    RequestDialog,
-    RequestForm,
-)
+from screens.item_dialogs.item_editor import EditorForm, ItemEditorDialog
+from screens.item_dialogs.request import RequestDialog, RequestForm
 from screens.widgets import DeskFooter, DeskHeader, DeskTable
 from screens.widgets.result_line import ResultLine
 from screens.work_order import WorkOrderDialog, WorkOrderForm
@@ -97,19 +93,6 @@ class PhysicalItemsScreen(BulkListScreen):
 
         generation: int
         total: int
-
-    DEFAULT_CSS = """
-    PhysicalItemsScreen {
-        #items-body { height: 1fr; padding: 0 1; }
-        #items-count { color: $text-muted; padding: 0 1; }
-        #items { height: 1fr; }
-        #items-work { height: 1; display: none; padding: 0 1; }
-        #work-label { width: auto; margin: 0 2 0 0; }
-        #work-progress { width: 1fr; }
-        &.-working #items-work { display: block; }
-        .list-keys { color: $text-muted; padding: 0 1; }
-    }
-    """
 
     TITLE = "Physical Items"
     AUTO_FOCUS = "#search"
@@ -341,13 +324,13 @@ how many requests wait for it. **Enter** on a row opens its actions:
             self.app.push_screen(WorkOrderDialog(inst, row["barcode"], row["title"], in_hand=False),
                                  self.place_work_order)
         elif name == "request":
-            place = self.desk.place
+            place = self.libdesk_app.place
             pickup = place.code if place is not None and place.is_desk else self._home_desk(row)
             self.app.push_screen(RequestDialog(inst, row["barcode"], row["title"], pickup=pickup), self.place_request)
         elif name == "edit_item":
             self.app.push_screen(ItemEditorDialog(inst, row), self.edit_item)
         elif name == "renew":
-            place = self.desk.place
+            place = self.libdesk_app.place
             if place is None or not place.is_desk:
                 self.result_line.error("Renew at a circulation desk: press F10 to choose yours")
                 return
@@ -380,7 +363,7 @@ how many requests wait for it. **Enter** on a row opens its actions:
         """The Physical Item Editor's answers, to the engine (W12)."""
         if form is None:
             return
-        app = self.desk
+        app = self.libdesk_app
         result = self.call_engine(workorders.edit_item, self.db, form.barcode, form.work_order_type,
                                   form.department, operator=app.operator, at=app.currently_at)
         if result is not None:

@@ -21,7 +21,6 @@ from typing import Any, ClassVar
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.containers import Vertical
 from textual.markup import escape
 from textual.message import Message
 from textual.widgets import DataTable, Label, Static
@@ -32,7 +31,8 @@ from libdesk.db import Database
 from libdesk.errors import LibdeskError
 from screens.base import DeskCommand
 from screens.list_base import ListScreen
-from screens.widgets import DeskTable, DeskFooter, DeskHeader, ResultBanner, ScanField
+from screens.scan_screen import ScanScreen
+from screens.widgets import DeskTable
 from screens.widgets.result_line import ResultLine
 
 COLUMNS: list[tuple[str, str, int | None]] = [
@@ -43,7 +43,7 @@ COLUMNS: list[tuple[str, str, int | None]] = [
 """(key, header, width) of both lists."""
 
 
-class PickListScreen(ListScreen):
+class PickListScreen(ScanScreen, ListScreen):
     """Pick From Shelf: the library's pick list; a scan marks an item picked and sends it on."""
 
     @dataclass
@@ -58,19 +58,11 @@ class PickListScreen(ListScreen):
         """Waiting for Remote Storage."""
         error: str | None = None
 
-    DEFAULT_CSS = """
-    PickListScreen {
-        #pick-body { height: 1fr; padding: 0 1; }
-        #pick-place { padding: 0 1; height: auto; }
-        #pick-place.-warning { color: $text-warning; text-style: bold; }
-        .pick-title { color: $text-muted; padding: 0 1; }
-        #pick-shelf { height: 2fr; }
-        #pick-remote { height: 1fr; }
-    }
-    """
-
     TITLE = "Pick From Shelf"
-    AUTO_FOCUS = "#barcode"
+    BODY_ID = "pick-body"
+    PLACE_LINE = "pick-place"
+    SCAN_PROMPT = "Scan each item you pull from the shelf, then Enter"
+    READY = "Ready: scan an item from the list"
     SUPPORTS: ClassVar[frozenset[str]] = frozenset({"refresh"})
     HELP = """\
 The requests waiting to be pulled from your library's shelves, in **shelf order** (call
@@ -93,18 +85,15 @@ in hand for another reason goes to Scan In Items (F2).
         """Every request on the list, by barcode."""
         self._generation = 0
 
-    def compose(self) -> ComposeResult:
-        yield DeskHeader()
-        with Vertical(id="pick-body"):
-            yield Static(id="pick-place")
-            yield ScanField("Scan each item you pull from the shelf, then Enter")
-            yield ResultBanner("Ready: scan an item from the list")
-            yield Label("Pick From Shelf", id="pick-shelf-title", classes="pick-title")
-            yield DeskTable(id="pick-shelf", flex=("title",), cursor_type="none", zebra_stripes=True)
-            yield Label("Waiting for Remote Storage", id="pick-remote-title", classes="pick-title")
-            yield DeskTable(id="pick-remote", flex=("title",), cursor_type="none", zebra_stripes=True)
-            yield ResultLine(id="pick-result")
-        yield DeskFooter()
+    def compose_above(self) -> ComposeResult:
+        yield Static(id="pick-place")
+
+    def compose_below(self) -> ComposeResult:
+        yield Label("Pick From Shelf", id="pick-shelf-title", classes="pick-title")
+        yield DeskTable(id="pick-shelf", flex=("title",), cursor_type="none", zebra_stripes=True)
+        yield Label("Waiting for Remote Storage", id="pick-remote-title", classes="pick-title")
+        yield DeskTable(id="pick-remote", flex=("title",), cursor_type="none", zebra_stripes=True)
+        yield ResultLine(id="pick-result")
 
     def on_mount(self) -> None:
         for table in (self.shelf_table, self.remote_table):
@@ -125,22 +114,18 @@ in hand for another reason goes to Scan In Items (F2).
         self.reload()
 
     def _show_place(self) -> None:
-        place = self.desk.place
-        where = self.query_one("#pick-place", Static)
+        place = self.libdesk_app.place
         if place is None:
-            where.update("Set Currently At (F10): the pick list is your library's")
-            where.add_class("-warning")
+            self.show_place("Set Currently At (F10): the pick list is your library's", warning=True)
             return
         inst = self.db.institution
         library = inst.libraries[place.library]
         if place.is_desk:
-            where.update(f"Pick list of [b]{escape(library.name)}[/b] ({escape(library.code)}) · scanning at "
-                         f"{escape(place.name)} ({escape(place.code)})")
-            where.remove_class("-warning")
+            self.show_place(f"Pick list of [b]{escape(library.name)}[/b] ({escape(library.code)}) · scanning at "
+                            f"{escape(place.name)} ({escape(place.code)})", warning=False)
         else:
-            where.update(f"Pick list of {escape(library.name)} ({escape(library.code)}). Scanning picked items "
-                         "needs a circulation desk: press F10 to choose one")
-            where.add_class("-warning")
+            self.show_place(f"Pick list of {escape(library.name)} ({escape(library.code)}). Scanning picked items "
+                            "needs a circulation desk: press F10 to choose one", warning=True)
 
     # -- loading -----------------------------------------------------------------------------
     def refresh_list(self) -> None:
@@ -149,7 +134,7 @@ in hand for another reason goes to Scan In Items (F2).
 
     def reload(self) -> None:
         """Read the pick list of the library of Currently At, in a worker."""
-        place = self.desk.place
+        place = self.libdesk_app.place
         self._generation += 1
         if place is None:
             self.library = None
@@ -202,14 +187,9 @@ in hand for another reason goes to Scan In Items (F2).
                 Text((row["placed_at"] or "")[:10]), Text(row["note"] or "")]
 
     # -- scanning ----------------------------------------------------------------------------
-    @on(ScanField.Scanned)
-    def _scanned(self, event: ScanField.Scanned) -> None:
-        event.stop()
-        self.scan_from_field(event.barcode)  # through the app's double-scan filter (S4)
-
     def handle_scan(self, barcode: str) -> None:
         """An item pulled from the shelf: Scan In at the desk sends it on (one transaction)."""
-        app = self.desk
+        app = self.libdesk_app
         place = app.place
         if place is None or not place.is_desk:
             self.banner.show_error("Scan picked items at a circulation desk: press F10 to choose yours", barcode)
@@ -218,26 +198,14 @@ in hand for another reason goes to Scan In Items (F2).
             self.banner.show_error(f"{barcode} is not on this pick list (F5 reads it again); "
                                    "an item in hand for another reason goes to Scan In Items (F2)", barcode)
             return
-        try:
-            result = scan.scan_in(self.db, barcode, at=place.code, operator=app.operator)
-        except LibdeskError as exc:
-            self.banner.show_error(exc.message, barcode)
-            return
-        self.banner.show_result(result, self.db.institution)
-        self.reload()
+        at = place.code
+        if self.scan_engine(barcode, lambda: scan.scan_in(self.db, barcode, at=at, operator=app.operator)) is not None:
+            self.reload()
 
     def desk_commands(self) -> Iterable[DeskCommand]:
-        yield DeskCommand("Clear the result banner", "Back to 'Ready: scan an item from the list'", self.banner.reset)
+        yield self.clear_banner_command()
 
     # -- accessors ---------------------------------------------------------------------------
-    @property
-    def scan_field(self) -> ScanField:
-        return self.query_one(ScanField)
-
-    @property
-    def banner(self) -> ResultBanner:
-        return self.query_one(ResultBanner)
-
     @property
     def shelf_table(self) -> DataTable[Text]:
         return self.query_one("#pick-shelf", DataTable)

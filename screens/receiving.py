@@ -23,7 +23,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal
 from textual.markup import escape
 from textual.message import Message
 from textual.reactive import reactive
@@ -33,8 +33,9 @@ from libdesk import receiving
 from libdesk.core import Result
 from libdesk.db import Database
 from libdesk.errors import LibdeskError
-from screens.base import DeskCommand, DeskScreen
-from screens.widgets import DeskTable, DeskFooter, DeskHeader, ResultBanner, ScanField
+from screens.base import DeskCommand
+from screens.scan_screen import ScanScreen
+from screens.widgets import DeskTable
 from screens.widgets.result_banner import describe_result
 
 MAX_ROWS = 500
@@ -73,7 +74,7 @@ def receive_item(db: Database, barcode: str, options: ReceiveOptions) -> Result:
                              keep_in_department=options.keep_in_department, status=options.status)
 
 
-class ReceivingScreen(DeskScreen):
+class ReceivingScreen(ScanScreen):
     """Receiving: items awaiting receipt here; Keep in Department with a status."""
 
     class AwaitingLoaded(Message):
@@ -97,7 +98,10 @@ class ReceivingScreen(DeskScreen):
             """Each item's result or error, in the order they were received."""
 
     TITLE = "Receiving"
-    AUTO_FOCUS = "#barcode"
+    BODY_ID = "receiving-body"
+    CURSOR_LIST = "awaiting"
+    SCAN_PROMPT = "Scan an item to receive it, then Enter"
+    READY = "Ready: scan an item, or mark rows (ctrl+t) and press ctrl+s"
     SUPPORTS: ClassVar[frozenset[str]] = frozenset({"refresh", "status"})
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "receive", "Receive", show=False, id="receive"),
@@ -133,18 +137,15 @@ one if none is marked. F5 reads the list again.
         self.total = 0
         """How many items await receipt (the list shows at most MAX_ROWS)."""
 
-    def compose(self) -> ComposeResult:
-        yield DeskHeader()
-        with Vertical(id="receiving-body"):
-            yield Static(id="receiving-place")
-            with Horizontal(id="receive-options"):
-                yield Checkbox("Keep in Department (ctrl+k)", id="keep")
-                yield Label(id="receive-status")
-            yield ScanField("Scan an item to receive it, then Enter")
-            yield ResultBanner("Ready: scan an item, or mark rows (ctrl+t) and press ctrl+s")
-            yield Label("", id="awaiting-title")
-            yield DeskTable(id="awaiting", flex=("title",), cursor_type="row", zebra_stripes=True)
-        yield DeskFooter()
+    def compose_above(self) -> ComposeResult:
+        yield Static(id="receiving-place")
+        with Horizontal(id="receive-options"):
+            yield Checkbox("Keep in Department (ctrl+k)", id="keep")
+            yield Label(id="receive-status")
+
+    def compose_below(self) -> ComposeResult:
+        yield Label("", id="awaiting-title")
+        yield DeskTable(id="awaiting", flex=("title",), cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
         self.query_one("#keep", Checkbox).can_focus = False  # Tab goes scan field <-> list only
@@ -161,7 +162,7 @@ one if none is marked. F5 reads the list again.
         self._place_changed()
 
     def _place_changed(self) -> None:
-        place = self.desk.place
+        place = self.libdesk_app.place
         label = self.query_one("#receiving-place", Static)
         if place is None:
             label.update("Currently At is not set: press F10 to choose your receiving department")
@@ -172,12 +173,12 @@ one if none is marked. F5 reads the list again.
 
     def _show_options(self) -> None:
         status = self.query_one("#receive-status", Label)
-        place = self.desk.place
+        place = self.libdesk_app.place
         if not self.keep_in_department or place is None or not place.is_department:
             status.update("Received items go on: In Transit home, or to a request")
         else:
             wo = self.db.institution.work_order_types[place.work_order_type or ""]
-            chosen = self.desk.status or f"{wo.statuses[0]} (first)"
+            chosen = self.libdesk_app.status or f"{wo.statuses[0]} (first)"
             status.update(f"Status [b]{escape(chosen)}[/b] · F9")
         self.refresh_bindings()
         self.app.refresh_bindings()
@@ -204,7 +205,7 @@ one if none is marked. F5 reads the list again.
     # -- the list ------------------------------------------------------------------------
     def refresh_list(self) -> None:
         """F5: read the awaiting list again (in a worker)."""
-        place = self.desk.place
+        place = self.libdesk_app.place
         if place is None:
             self._fill([], "Choose a receiving department (F10)")
             return
@@ -213,7 +214,7 @@ one if none is marked. F5 reads the list again.
 
     @on(AwaitingLoaded)
     def _loaded(self, message: AwaitingLoaded) -> None:
-        if message.at != self.desk.currently_at:
+        if message.at != self.libdesk_app.currently_at:
             return  # Currently At changed while reading: a newer list is on its way
         self._fill(message.rows, message.error)
 
@@ -250,29 +251,21 @@ one if none is marked. F5 reads the list again.
             self.awaiting_table.remove_row(barcode)
 
     # -- receiving -----------------------------------------------------------------------
-    @on(ScanField.Scanned)
-    def _scanned(self, event: ScanField.Scanned) -> None:
-        event.stop()
-        self.scan_from_field(event.barcode)  # through the app's double-scan filter (S4)
-
     def handle_scan(self, barcode: str) -> None:
         """Receive the scanned item with the current Keep in Department and status."""
         self.receive_one(barcode)
 
     def receive_one(self, barcode: str) -> None:
         """Receive one item now (one transaction) and take it off the list."""
-        try:
-            result = receive_item(self.db, barcode, self._receive_options())
-        except LibdeskError as exc:
-            self.banner.show_error(exc.message, barcode)
+        options = self._receive_options()
+        if self.scan_engine(barcode, lambda: receive_item(self.db, barcode, options)) is None:
             return
-        self.banner.show_result(result, self.db.institution)
         self._remove(barcode)
         self._show_count()
 
     def _receive_options(self) -> ReceiveOptions:
         """Where, who and how, read once on the UI thread (workers never read reactives)."""
-        app = self.desk
+        app = self.libdesk_app
         keep = self.keep_in_department
         return ReceiveOptions(app.currently_at, app.operator, keep, app.status if keep else None)
 
@@ -326,14 +319,6 @@ one if none is marked. F5 reads the list again.
         """ctrl+k: Keep in Department on / off."""
         self.keep_in_department = not self.keep_in_department
 
-    def action_cursor(self, direction: str) -> None:
-        """↑/↓ from the scan field move the list's highlight."""
-        table = self.awaiting_table
-        if direction == "up":
-            table.action_cursor_up()
-        else:
-            table.action_cursor_down()
-
     @on(DataTable.RowSelected, "#awaiting")
     def _row_clicked(self, event: DataTable.RowSelected) -> None:
         self.action_mark()
@@ -377,14 +362,6 @@ one if none is marked. F5 reads the list again.
         if table.row_count == 0:
             return None
         return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-
-    @property
-    def scan_field(self) -> ScanField:
-        return self.query_one(ScanField)
-
-    @property
-    def banner(self) -> ResultBanner:
-        return self.query_one(ResultBanner)
 
     @property
     def awaiting_table(self) -> DataTable[Text]:

@@ -26,10 +26,11 @@ from textual.widgets import DataTable, Label, Static
 from libdesk import circulation, workorders
 from libdesk.core import Result
 from libdesk.db import Database
-from libdesk.errors import DatabaseUnreachable, LibdeskError, NotFound
-from screens.base import UNREACHABLE_REFUSAL, DeskCommand, DeskScreen, NoticePopup
+from libdesk.errors import LibdeskError
+from screens.base import DeskCommand, NoticePopup
+from screens.scan_screen import ScanScreen
 from screens.slip_offer import SLIP_BINDING, SlipOffer
-from screens.widgets import DeskFooter, DeskHeader, DeskTable, ResultBanner, ScanField
+from screens.widgets import DeskTable
 from screens.widgets.result_banner import OUTCOME_CLASSES, describe_result, outcome_of
 from screens.work_order import WorkOrderDialog, WorkOrderForm
 
@@ -89,11 +90,15 @@ class DestinationPopup(NoticePopup):
             below.action_print_slip()
 
 
-class ReturnItemsScreen(SlipOffer, DeskScreen):
+class ReturnItemsScreen(SlipOffer, ScanScreen):
     """Return Items: scan to return; the recently-returned list with its Next Step."""
 
     TITLE = "Return Items"
-    AUTO_FOCUS = "#barcode"
+    BODY_ID = "return-body"
+    PLACE_LINE = "return-place"
+    CURSOR_LIST = "returned"
+    SCAN_PROMPT = "Scan a returned item, then Enter"
+    READY = "Ready: scan a returned item"
     BINDINGS: ClassVar[list[BindingType]] = [
         # priority: the scan field would take ctrl+w as "delete word"; a barcode needs no such edit.
         Binding("ctrl+w", "work_order", "Work Order", show=False, priority=True, id="return-work-order"),
@@ -130,15 +135,12 @@ the palette's *Print slips automatically* prints every one at once.
         self.in_house = False
         """In-house use mode (ctrl+u): a scan registers a use instead of a return."""
 
-    def compose(self) -> ComposeResult:
-        yield DeskHeader()
-        with Vertical(id="return-body"):
-            yield Static(id="return-place")
-            yield ScanField("Scan a returned item, then Enter")
-            yield ResultBanner("Ready: scan a returned item")
-            yield Label("Recently returned · ↑↓ pick · ctrl+w Work Order", id="returned-title")
-            yield DeskTable(id="returned", flex=("title",), cursor_type="row", zebra_stripes=True)
-        yield DeskFooter()
+    def compose_above(self) -> ComposeResult:
+        yield Static(id="return-place")
+
+    def compose_below(self) -> ComposeResult:
+        yield Label("Recently returned · ↑↓ pick · ctrl+w Work Order", id="returned-title")
+        yield DeskTable(id="returned", flex=("title",), cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
         table = self.returned_table
@@ -153,50 +155,30 @@ the palette's *Print slips automatically* prints every one at once.
         self._show_place()
 
     def _show_place(self) -> None:
-        place = self.desk.place
-        where = self.query_one("#return-place", Static)
+        place = self.libdesk_app.place
         if place is not None and place.is_desk and self.in_house:
-            where.update(f"[b]IN-HOUSE USE[/b] at {escape(place.name)}: each scan counts a use, nothing else "
-                         "changes · ctrl+u: back to returns")
-            where.add_class("-warning")
+            self.show_place(f"[b]IN-HOUSE USE[/b] at {escape(place.name)}: each scan counts a use, nothing else "
+                            "changes · ctrl+u: back to returns", warning=True)
         elif place is not None and place.is_desk:
-            where.update(f"Returning at [b]{escape(place.name)}[/b] · {escape(place.code)}")
-            where.remove_class("-warning")
+            self.show_place(f"Returning at [b]{escape(place.name)}[/b] · {escape(place.code)}", warning=False)
         else:
-            where.update("Return Items works at a circulation desk: press F10 to choose one")
-            where.add_class("-warning")
+            self.show_place("Return Items works at a circulation desk: press F10 to choose one", warning=True)
 
     # -- scans ---------------------------------------------------------------------------
-    @on(ScanField.Scanned)
-    def _scanned(self, event: ScanField.Scanned) -> None:
-        event.stop()
-        self.scan_from_field(event.barcode)  # through the app's double-scan filter (S4)
-
     def handle_scan(self, barcode: str) -> None:
         """Return one item at Currently At."""
-        app = self.desk
+        app = self.libdesk_app
         if app.currently_at is None:
             self.banner.show_error("Set Currently At first (F10): at which desk are you?", barcode)
             return
         if self.in_house:
             self._register_in_house_use(barcode)
             return
-        try:
-            result = circulation.return_item(self.db, barcode, at=app.currently_at, operator=app.operator)
-        except DatabaseUnreachable as exc:
-            app.database_unreachable(exc)  # the header turns red; the app tries the server again
-            self.banner.show_error(UNREACHABLE_REFUSAL, barcode)
+        at = app.currently_at
+        result = self.scan_engine(barcode, lambda: circulation.return_item(self.db, barcode, at=at,
+                                                                           operator=app.operator), catalogue=True)
+        if result is None:
             return
-        except NotFound as exc:  # mistyped or damaged: a search for it is one key away (F4)
-            self.banner.show_error(f"{exc.message}: {self.offer_search(barcode)}", barcode)
-            return
-        except LibdeskError as exc:
-            self.search_offer = None
-            self.banner.show_error(exc.message, barcode)
-            return
-        self.search_offer = None
-        app.database_reachable()
-        self.banner.show_result(result, self.db.institution)
         self.offer_slip(result)  # transit or hold slip: ctrl+k (or printed at once, auto_slips)
         self._add_row(result)
         if request_waits(result):
@@ -205,14 +187,11 @@ the palette's *Print slips automatically* prints every one at once.
 
     def _register_in_house_use(self, barcode: str) -> None:
         """In-house use mode: count a use of the item (the engine changes nothing else)."""
-        app = self.desk
-        try:
-            result = circulation.register_in_house_use(self.db, barcode, at=app.currently_at or "",
-                                                       operator=app.operator)
-        except LibdeskError as exc:
-            self.banner.show_error(exc.message, barcode)
+        app = self.libdesk_app
+        result = self.scan_engine(barcode, lambda: circulation.register_in_house_use(
+            self.db, barcode, at=app.currently_at or "", operator=app.operator))
+        if result is None:
             return
-        self.banner.show_result(result, self.db.institution)
         self._add_row(result, f"In-house use ({result.extra['in_house_uses']})")
 
     def action_toggle_in_house(self) -> None:
@@ -232,7 +211,7 @@ the palette's *Print slips automatically* prints every one at once.
         self.returned[key] = row
         table = self.returned_table
         table.add_row(Text(key, justify="right"), Text(row.barcode), Text(row.next_step), Text(row.title),
-                      Text(self.desk.clock().strftime("%H:%M:%S")), key=key)
+                      Text(self.libdesk_app.clock().strftime("%H:%M:%S")), key=key)
         # DataTable only appends; sorting on the sequence number puts the newest first.
         table.sort("seq", key=lambda cell: int(cell.plain), reverse=True)
         table.move_cursor(row=0)
@@ -242,14 +221,6 @@ the palette's *Print slips automatically* prints every one at once.
     def _row_chosen(self, event: DataTable.RowSelected) -> None:
         self.action_work_order()
 
-    def action_cursor(self, direction: str) -> None:
-        """↑/↓ from the scan field move the list's highlight."""
-        table = self.returned_table
-        if direction == "up":
-            table.action_cursor_up()
-        else:
-            table.action_cursor_down()
-
     def action_work_order(self) -> None:
         """Work Order for the highlighted returned item."""
         row = self.highlighted
@@ -257,14 +228,13 @@ the palette's *Print slips automatically* prints every one at once.
             self.banner.show_error("Return an item first: Work Order acts on a row of the returned list")
             return
         dialog = WorkOrderDialog(self.db.institution, row.barcode, row.title, in_hand=True)
-        self.app.push_screen(dialog, partial(self.place_work_order, row))
+        self.open_popup(dialog, partial(self.place_work_order, row))
 
     def place_work_order(self, row: Returned, form: WorkOrderForm | None) -> None:
         """Place the work order the pop-up asked for; the row's Next Step follows."""
-        self.scan_field.focus()
         if form is None:
             return
-        app = self.desk
+        app = self.libdesk_app
         try:
             result = workorders.place_work_order(self.db, form.barcode, form.work_order_type, form.department,
                                                  operator=app.operator, note=form.note, in_hand=form.in_hand,
@@ -293,14 +263,6 @@ the palette's *Print slips automatically* prints every one at once.
             return None
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
         return self.returned.get(key or "")
-
-    @property
-    def scan_field(self) -> ScanField:
-        return self.query_one(ScanField)
-
-    @property
-    def banner(self) -> ResultBanner:
-        return self.query_one(ResultBanner)
 
     @property
     def returned_table(self) -> DataTable[Text]:

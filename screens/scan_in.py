@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import ClassVar
 
-from textual import on
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
@@ -27,19 +26,19 @@ from textual.widgets import Label
 from libdesk import scan
 from libdesk.core import Result
 from libdesk.db import Database
-from libdesk.errors import DatabaseUnreachable, LibdeskError, NotFound
 from libdesk.scanners.double import Repeat
-from screens.base import UNREACHABLE_REFUSAL, DeskCommand, DeskScreen
+from screens.base import DeskCommand
+from screens.scan_screen import ScanScreen
 from screens.slip_offer import SLIP_BINDING, SlipOffer
-from screens.widgets import DeskFooter, DeskHeader, LogEntry, ResultBanner, ScanField, ScanLog
+from screens.widgets import LogEntry, ScanLog
 from screens.widgets.result_banner import describe_result, outcome_of
 
 
-class ScanInScreen(SlipOffer, DeskScreen):
+class ScanInScreen(SlipOffer, ScanScreen):
     """Scan In Items: Currently At, Set Status To, Done, the scan field, the banner, the log."""
 
     TITLE = "Scan In Items"
-    AUTO_FOCUS = "#barcode"
+    BODY_ID = "scan-in-body"
     SUPPORTS: ClassVar[frozenset[str]] = frozenset({"status", "done"})
     BINDINGS: ClassVar[list[BindingType]] = [SLIP_BINDING]
     HELP = """\
@@ -69,73 +68,50 @@ the palette's *Print slips automatically* prints every one at once. A barcode no
         self.scans = 0
         """How many scans this session (the log's numbering)."""
 
-    def compose(self) -> ComposeResult:
-        yield DeskHeader()
-        with Vertical(id="scan-in-body"):
-            with Vertical(id="scan-settings"):
-                with Horizontal(classes="setting"):
-                    yield Label("Currently At", classes="setting-label")
-                    yield Label(id="setting-place", classes="setting-value")
-                    yield Label("F10", classes="setting-key")
-                with Horizontal(classes="setting dept-only"):
-                    yield Label("Set Status To", classes="setting-label")
-                    yield Label(id="setting-status", classes="setting-value")
-                    yield Label("F9", classes="setting-key")
-                with Horizontal(classes="setting dept-only", id="done-row"):
-                    yield Label("Done", classes="setting-label")
-                    yield Label(id="setting-done", classes="setting-value")
-                    yield Label("F8", classes="setting-key")
-            yield ScanField()
-            yield ResultBanner()
-            yield Label("This session", id="log-title")
-            yield ScanLog()
-        yield DeskFooter()
+    def compose_above(self) -> ComposeResult:
+        with Vertical(id="scan-settings"):
+            with Horizontal(classes="setting"):
+                yield Label("Currently At", classes="setting-label")
+                yield Label(id="setting-place", classes="setting-value")
+                yield Label("F10", classes="setting-key")
+            with Horizontal(classes="setting dept-only"):
+                yield Label("Set Status To", classes="setting-label")
+                yield Label(id="setting-status", classes="setting-value")
+                yield Label("F9", classes="setting-key")
+            with Horizontal(classes="setting dept-only", id="done-row"):
+                yield Label("Done", classes="setting-label")
+                yield Label(id="setting-done", classes="setting-value")
+                yield Label("F8", classes="setting-key")
+
+    def compose_below(self) -> ComposeResult:
+        yield Label("This session", id="log-title")
+        yield ScanLog()
 
     def on_mount(self) -> None:
         for name in ("currently_at", "status", "done"):
             self.watch(self.app, name, lambda _value: self._show_settings(), init=False)
         self._show_settings()
 
-    @on(ScanField.Scanned)
-    def _scanned(self, event: ScanField.Scanned) -> None:
-        event.stop()
-        self.scan_from_field(event.barcode)  # through the app's double-scan filter (S4)
-
     def handle_scan(self, barcode: str) -> bool:
         """Scan In one barcode at Currently At with the sticky status and Done; False when it
         was refused (shown in red, nothing changed)."""
-        app = self.desk
+        app = self.libdesk_app
         place = app.place
         if place is None:
-            self._show_error(barcode, "Set Currently At first (F10): where are you scanning?")
+            self.scan_error(barcode, "Set Currently At first (F10): where are you scanning?")
             return False
-        done = app.done and place.is_department
-        try:
-            result = scan.scan_in(self.db, barcode, at=place.code, operator=app.operator,
-                                  status=app.status if place.is_department else None, done=done)
-        except DatabaseUnreachable as exc:
-            app.database_unreachable(exc)  # the header turns red; the app tries the server again
-            self._show_error(barcode, UNREACHABLE_REFUSAL,
-                             "Nothing was changed: scan it again when the header is green")
+        at, status, done = place.code, app.status if place.is_department else None, app.done and place.is_department
+        result = self.scan_engine(barcode, lambda: scan.scan_in(self.db, barcode, at=at, operator=app.operator,
+                                                                status=status, done=done), catalogue=True)
+        if result is None:
             return False
-        except NotFound as exc:  # mistyped or damaged: a search for it is one key away (F4)
-            self.search_offer = None
-            self._show_error(barcode, f"{exc.message}: {self.offer_search(barcode)}", "F4: search for it")
-            return False
-        except LibdeskError as exc:
-            self.search_offer = None
-            self._show_error(barcode, exc.message)
-            return False
-        self.search_offer = None
-        app.database_reachable()
-        self.banner.show_result(result, self.db.institution)
         self.offer_slip(result)  # transit or hold slip: ctrl+k (or printed at once, auto_slips)
         self._log(result, self._undo_hint(result, done, place.is_department))
         return True
 
     def scan_refused(self, reason: str, raw: str = "") -> None:
         """A misread (the scanner's barcode rules): red in the banner and the log."""
-        self._show_error(raw, reason, "Not a barcode here: scan it again")
+        self.scan_error(raw, reason, "Not a barcode here: scan it again")
 
     def scan_repeated(self, repeat: Repeat) -> None:
         """A double scan (S4): the banner keeps the first scan's result and says so; the log
@@ -153,7 +129,8 @@ the palette's *Print slips automatically* prints every one at once. A barcode no
             return "Wrong desk? F10, scan it again"
         return ""
 
-    def _show_error(self, barcode: str, message: str, hint: str = "Fix it, then scan again") -> None:
+    def scan_error(self, barcode: str, message: str, hint: str = "Fix it, then scan again") -> None:
+        """A refused scan: red in the banner, and a line in the log with how to go on."""
         self.banner.show_error(message, barcode)
         self._add_log_entry(barcode, "error", message, hint)
 
@@ -163,13 +140,13 @@ the palette's *Print slips automatically* prints every one at once. A barcode no
 
     def _add_log_entry(self, barcode: str, outcome: str, summary: str, hint: str) -> None:
         self.scans += 1
-        self.scan_log.add_entry(LogEntry(self.scans, self.desk.clock().strftime("%H:%M:%S"), barcode, outcome,
+        self.scan_log.add_entry(LogEntry(self.scans, self.libdesk_app.clock().strftime("%H:%M:%S"), barcode, outcome,
                                          summary, hint))
         self.query_one("#log-title", Label).update(
             f"This session: {self.scans} scan{'s' if self.scans != 1 else ''}, newest first")
 
     def _show_settings(self) -> None:
-        app = self.desk
+        app = self.libdesk_app
         inst = self.db.institution
         place = app.place
         at_desk = place is not None and place.is_desk
@@ -192,16 +169,8 @@ the palette's *Print slips automatically* prints every one at once. A barcode no
             self.query_one("#done-row").set_class(app.done, "-done-yes")
 
     def desk_commands(self) -> Iterable[DeskCommand]:
-        yield DeskCommand("Clear the result banner", "Back to 'Ready: scan an item'", self.banner.reset)
+        yield self.clear_banner_command()
         yield from self.slip_commands()
-
-    @property
-    def scan_field(self) -> ScanField:
-        return self.query_one(ScanField)
-
-    @property
-    def banner(self) -> ResultBanner:
-        return self.query_one(ResultBanner)
 
     @property
     def scan_log(self) -> ScanLog:

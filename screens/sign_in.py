@@ -25,6 +25,7 @@ from textual.widgets import Input, Label, Static
 from libdesk import operators
 from libdesk.db import Database
 from libdesk.errors import LibdeskError
+from screens.dialog import Dialog
 
 
 class SignInScreen(ModalScreen[operators.Standing]):
@@ -32,11 +33,6 @@ class SignInScreen(ModalScreen[operators.Standing]):
     :class:`~libdesk.operators.Standing` once the engine accepts them. Covers the whole screen: what the last operator had open is not shown."""
 
     BINDINGS = [Binding("escape", "nothing", show=False)]
-    DEFAULT_CSS = """
-    SignInScreen { align: center middle; background: $background; }
-    SignInScreen > Vertical { width: 64; }
-    SignInScreen .field-label { margin: 1 0 0 0; }
-    """
 
     def __init__(self, db: Database, operator: str = "", *, reason: str = "", **kw: Any) -> None:
         super().__init__(**kw)
@@ -88,15 +84,10 @@ class SignInScreen(ModalScreen[operators.Standing]):
         """Escape: there is no way round the sign-in."""
 
 
-class SecretDialog(ModalScreen[operators.Standing | None]):
+class SecretDialog(Dialog[operators.Standing | None]):
     """Ask ``operator``'s secret; dismisses with their Standing once it is right."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
-    DEFAULT_CSS = """
-    SecretDialog { align: center middle; }
-    SecretDialog > Vertical { width: 60; height: auto; border: thick $accent; padding: 1 2; background: $surface; }
-    SecretDialog #error { color: $error; }
-    """
 
     def __init__(self, db: Database, operator: str, **kw: Any) -> None:
         super().__init__(**kw)
@@ -120,6 +111,3 @@ class SecretDialog(ModalScreen[operators.Standing | None]):
             self.query_one("#error", Label).update(exc.message)
             return
         self.dismiss(held)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)

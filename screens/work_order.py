@@ -15,10 +15,10 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
 from libdesk.institution import Institution
+from screens.dialog import Dialog
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class WorkOrderForm:
     """"Do not pick from shelf": the item is in hand and goes to the department at once."""
 
 
-class WorkOrderDialog(ModalScreen[WorkOrderForm | None]):
+class WorkOrderDialog(Dialog[WorkOrderForm | None]):
     """Work Order: type, department of that type, note, Do not pick from shelf."""
 
     BINDINGS = [
@@ -58,12 +58,12 @@ class WorkOrderDialog(ModalScreen[WorkOrderForm | None]):
         with VerticalScroll(classes="dialog"):
             yield Label(f"Work Order · {self.barcode}" + (f" · {self.item_title}" if self.item_title else ""),
                         classes="dialog-title", markup=False)
-            yield Label("Process type")
+            yield Label("Process type", classes="field-label")
             yield Select(types, prompt="Choose a work-order type", id="type", compact=True,
                          value=self.initial_type if self.initial_type else Select.NULL)
-            yield Label("Managing department")
+            yield Label("Managing department", classes="field-label")
             yield Select([], prompt="Choose the type first", id="department", compact=True)
-            yield Label("Note (what needs doing)")
+            yield Label("Note (what needs doing)", classes="field-label")
             yield Input(placeholder="e.g. spine detached; check edition", id="note", compact=True)
             yield Checkbox("Do not pick from shelf (the item is in hand)", value=self.in_hand, id="in-hand",
                            compact=True)
@@ -99,10 +99,6 @@ class WorkOrderDialog(ModalScreen[WorkOrderForm | None]):
     def _submit_pressed(self) -> None:
         self.action_submit()
 
-    @on(Button.Pressed, "#cancel")
-    def _cancel_pressed(self) -> None:
-        self.action_cancel()
-
     def action_submit(self) -> None:
         """Hand the answers back; type and department are required."""
         type_value = self.query_one("#type", Select).value
@@ -123,6 +119,3 @@ class WorkOrderDialog(ModalScreen[WorkOrderForm | None]):
             note=self.query_one("#note", Input).value.strip(),
             in_hand=self.query_one("#in-hand", Checkbox).value,
         ))
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)

@@ -18,7 +18,8 @@ from libdesk.importing import insert_items
 from libdesk.queries import INPROCESS_COLUMNS, InProcessFilter
 from screens.choosers import Chooser
 from screens.help import HelpScreen
-from screens.in_process import PAGE, InProcessScreen
+from screens.in_process import InProcessScreen
+from screens.paged_list import PAGE
 from screens.item_detail import ItemDetailScreen
 from screens.item_dialogs import ConfirmDialog, ItemEditorDialog, PromptDialog
 from tests.conftest import FROZEN, make_db
