@@ -509,6 +509,7 @@ def _check_identity(url: str, *, create: bool) -> None:
         raise ConfigError(f"{path}: not a libdesk database (not an SQLite file); libdesk leaves it as it is")
     app_id = int.from_bytes(header[68:72], "big")
     if app_id == APPLICATION_ID:
+        _check_readable(path)
         return
     if app_id != 0:
         raise ConfigError(f"{path}: another program's database (application id {app_id:#x}); "
@@ -529,6 +530,32 @@ def _check_identity(url: str, *, create: bool) -> None:
         return
     raise ConfigError(f"{path}: another program's database (it has tables but no libdesk meta table); "
                       "libdesk leaves it as it is")
+
+
+def _check_readable(path: Path) -> None:
+    """Can libdesk's own file at ``path`` be read? Its meta table is read through a read-only
+    connection before any engine opens it: a file damaged past its header page is refused
+    here, while nothing that can write to it exists yet (a scan on a damaged file once let its
+    write reach the file before SQLite noticed the damage).
+
+    Raises:
+        DatabaseUnusable: SQLite finds the file damaged.
+    """
+    try:
+        con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+        try:
+            con.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        finally:
+            con.close()
+    except sqlite3.DatabaseError as exc:
+        primary = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+        if primary in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_CANTOPEN):
+            return  # not damage: the engine's own connection says what it is
+        if "no such table" in str(exc):
+            return  # an older or unfinished file: open_database's schema check says what to do
+        raise DatabaseUnusable(f"The database file is damaged (SQLite found it corrupt); restore it from a "
+                               f"backup: {path}") from None
 
 
 def _check_postgres_identity(engine: Engine, url: str) -> None:
