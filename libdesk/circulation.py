@@ -81,12 +81,12 @@ def at_desk(ctx: Ctx, item: dict[str, Any], desk: Place) -> Routed:
         # Its patron request was cancelled on the way: route it on from wherever it is now.
         return route(ctx, item, desk)
     if process == HOLD_SHELF:
-        req = ctx.request(item["current_request_id"]) if item["current_request_id"] else None
-        if req is not None and req["active"] and req["step"] == ON_HOLD_SHELF:
-            if req["pickup"] == desk.code:
-                return Routed("hold_shelf", desk.code, f"Already on the hold shelf for patron {req['patron']}")
-            return Routed("stays", req["pickup"],
-                          f"Belongs on the hold shelf at {ctx.place_name(req['pickup'])} for patron {req['patron']}")
+        held = ctx.request(item["current_request_id"]) if item["current_request_id"] else None
+        if held is not None and held["active"] and held["step"] == ON_HOLD_SHELF:
+            if held["pickup"] == desk.code:
+                return Routed("hold_shelf", desk.code, f"Already on the hold shelf for patron {held['patron']}")
+            return Routed("stays", held["pickup"],
+                          f"Belongs on the hold shelf at {ctx.place_name(held['pickup'])} for patron {held['patron']}")
         # Its request was cancelled: take it off the hold shelf and send it on.
         ctx.update_item(item, "off_hold_shelf", **NO_PROCESS, message="request no longer active")
         return route(ctx, item, desk)
@@ -301,7 +301,7 @@ def _describe(ctx: Ctx, item: dict[str, Any]) -> str:
 _PICK_STEPS = (PICKUP_FROM_SHELF, WAITING_FOR_REMOTE_STORAGE)
 
 
-def picklist(db: Database, library: str) -> dict[str, list[dict[str, Any]]]:
+def picklist(db: Database, library: str) -> dict[str, Any]:
     """Pick list for a library (L5): requests whose item waits on the shelf to be pulled,
     in shelf (call number) order; remote-storage requests listed separately.
 
@@ -411,8 +411,8 @@ def hold_shelf(db: Database, desk: str) -> list[dict[str, Any]]:
             rec = dict(r._mapping)
             rec["cancelled"] = not rec.pop("active")
             rows.append({**rec, "borrowing_id": None, "borrowed_from": None})
-        for r in conn.execute(borrowed):
-            rec = dict(r._mapping)
+        for brow in conn.execute(borrowed):
+            rec = dict(brow._mapping)
             lender = borrowing.current_partner(rec)
             rows.append({**{k: rec[k] for k in ("item_id", "barcode", "title", "call_number", "library", "location",
                                                  "patron")},

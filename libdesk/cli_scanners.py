@@ -510,11 +510,11 @@ def main(argv: list[str] | None = None) -> int:
             register(sub, cli._global_options())
         return parser
 
-    cli.build_parser = build_with_scanners  # type: ignore[assignment]
+    cli.build_parser = build_with_scanners
     try:
         return cli.main(argv)
     finally:
-        cli.build_parser = build  # type: ignore[assignment]
+        cli.build_parser = build
 
 
 if __name__ == "__main__":

@@ -38,6 +38,7 @@ from libdesk.models import (
     Item,
     Patron,
     Request,
+    table,
 )
 
 MAX_ROW_ID = 2**31 - 1
@@ -58,9 +59,9 @@ def known_id(value: int, missing: str) -> int:
     return value
 
 
-item_t = Item.__table__
-request_t = Request.__table__
-event_t = Event.__table__
+item_t = table(Item)
+request_t = table(Request)
+event_t = table(Event)
 
 # The columns an action may change on an item; one UPDATE statement writes them all.
 ITEM_STATE = (
@@ -88,7 +89,7 @@ _UPDATE_REQUEST = (
     .values({c: bindparam(c) for c in REQUEST_STATE})
 )
 _INSERT_REQUEST = insert(request_t)
-patron_t = Patron.__table__
+patron_t = table(Patron)
 _SELECT_PATRON_PSEUDO = select(patron_t.c.pseudo).where(patron_t.c.id == bindparam("id"))
 _PATRON_HAS_LOAN = select(item_t.c.id).where(item_t.c.loan_patron == bindparam("patron")).limit(1)
 _PATRON_HAS_REQUEST = select(request_t.c.id).where(
@@ -114,7 +115,7 @@ def queue_order(institution: Institution) -> tuple[Any, ...]:
     return _ORDER_EQUAL if institution.policy.work_orders_equal_patron_requests else _ORDER_WO_FIRST
 
 
-def queue_statement(institution: Institution):  # type: ignore[no-untyped-def]
+def queue_statement(institution: Institution):
     return _QUEUE_EQUAL if institution.policy.work_orders_equal_patron_requests else _QUEUE_WO_FIRST
 
 

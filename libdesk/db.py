@@ -36,7 +36,7 @@ from libdesk.errors import (
     LibdeskError,
 )
 from libdesk.institution import Institution
-from libdesk.models import SCHEMA_VERSION, Meta, Patron
+from libdesk.models import SCHEMA_VERSION, Meta, Patron, table
 
 BUSY_TIMEOUT_MS = 10_000
 CONNECT_TIMEOUT_S = 5
@@ -121,7 +121,7 @@ def _make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
 
         @event.listens_for(engine, "connect")
-        def _on_connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+        def _on_connect(dbapi_conn, _record):
             # pysqlite's own transaction handling must be off for BEGIN IMMEDIATE to work
             # (SQLAlchemy docs, "Serializable isolation / Savepoints / Transactional DDL").
             dbapi_conn.isolation_level = None
@@ -138,7 +138,7 @@ def _make_engine(url: str) -> Engine:
             cur.close()
 
         @event.listens_for(engine, "close")
-        def _on_close(_dbapi_conn, record):  # type: ignore[no-untyped-def]
+        def _on_close(_dbapi_conn, record):
             signal = record.info.pop("libdesk_wait_signal", None)
             if signal is not None:
                 signal.close()
@@ -267,7 +267,7 @@ def checkpoint(db: Database, limit: int | None = None) -> str:
         # scan for up to 10 s. If it cannot finish now, the next round tries again.
         conn.exec_driver_sql(f"PRAGMA busy_timeout={TRUNCATE_BUSY_TIMEOUT_MS}")
         try:
-            busy = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").first()[0]
+            busy = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()[0]
         finally:
             conn.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")  # a pooled desk connection
         return "BUSY" if busy else "TRUNCATE"
@@ -605,7 +605,7 @@ def open_database(path_or_url: str | os.PathLike[str], *, upgrade: bool = True) 
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
-            rows = dict(conn.execute(select(Meta.key, Meta.value)).all())  # type: ignore[call-overload]
+            rows: dict[str, str] = dict(conn.execute(select(Meta.key, Meta.value)).all())  # type: ignore[call-overload]
     except (OperationalError, DBAPIError) as exc:
         engine.dispose()
         friendly = classify_db_error(exc, url)  # a server that is down is not "not a libdesk database"
@@ -681,7 +681,7 @@ def create_database(path_or_url: str | os.PathLike[str], institution: Institutio
             SQLModel.metadata.create_all(conn)
             create_extras(conn)
             migrations.stamp_new(conn)
-            conn.execute(insert(Meta.__table__), [
+            conn.execute(insert(table(Meta)), [
                 {"key": "schema_version", "value": str(SCHEMA_VERSION)},
                 {"key": "institution", "value": institution.source},
                 *([{"key": INCOMPLETE_KEY, "value": incomplete}] if incomplete else []),
@@ -689,7 +689,7 @@ def create_database(path_or_url: str | os.PathLike[str], institution: Institutio
             if fill is not None:
                 fill(conn)
             elif institution.patrons:
-                conn.execute(insert(Patron.__table__), [
+                conn.execute(insert(table(Patron)), [
                     {"id": p.id, "name": p.name, "pseudo": p.pseudo, "active": True} for p in institution.patrons
                 ])
     except OperationalError as exc:
@@ -704,7 +704,7 @@ def create_database(path_or_url: str | os.PathLike[str], institution: Institutio
 def mark_complete(db: Database) -> None:
     """Set-up has loaded everything: the database is no longer incomplete."""
     with db.write() as conn:
-        conn.execute(delete(Meta.__table__).where(Meta.__table__.c.key == INCOMPLETE_KEY))
+        conn.execute(delete(table(Meta)).where(table(Meta).c.key == INCOMPLETE_KEY))
 
 
 def _discard_incomplete(engine: Engine, url: str) -> Engine:

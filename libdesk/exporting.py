@@ -98,7 +98,7 @@ def clean_leftovers(folder: Path) -> list[Path]:
     export that is still running (its process is alive) stays. Returns what was removed."""
     import shutil
 
-    removed = []
+    removed: list[Path] = []
     try:
         entries = list(os.scandir(folder))
     except OSError:

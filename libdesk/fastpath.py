@@ -13,10 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Boolean, Connection, Date, DateTime, Table
-from sqlalchemy.sql import ClauseElement
+from sqlalchemy import Boolean, Connection, Date, DateTime, Delete, Insert, Select, Table, Update
+from sqlalchemy.sql.compiler import SQLCompiler
+
+# What an engine action runs through a Runner: Core statements on the models' tables.
+Statement = Select[Any] | Insert | Update | Delete
 
 ENABLED = True
 """Tests turn this off to run the engine through SQLAlchemy alone (the PostgreSQL path)."""
@@ -66,19 +69,20 @@ def converters(*tables: Table) -> dict[str, Callable[[Any], Any]]:
 class Runner:
     """Executes statements for one connection: raw on SQLite, through SQLAlchemy elsewhere."""
 
-    _compiled: dict[tuple[int, frozenset[str] | None], tuple[str, Sequence[str], dict[str, Any], ClauseElement]] = {}
+    _compiled: dict[tuple[int, frozenset[str] | None], tuple[str, Sequence[str], dict[str, Any], Statement]] = {}
 
     def __init__(self, conn: Connection, convert: dict[str, Callable[[Any], Any]]) -> None:
         self.conn = conn
         self.convert = convert
         self.raw = conn.connection.driver_connection if ENABLED and conn.dialect.name == "sqlite" else None
 
-    def _sql(self, stmt: ClauseElement, keys: frozenset[str] | None) -> tuple[str, Sequence[str], dict[str, Any]]:
+    def _sql(self, stmt: Statement, keys: frozenset[str] | None) -> tuple[str, Sequence[str], dict[str, Any]]:
         """SQL text, parameter order, and the values of literals bound in the statement."""
         cache_key = (id(stmt), keys)
         hit = self._compiled.get(cache_key)
         if hit is None or hit[3] is not stmt:
-            compiled = stmt.compile(dialect=self.conn.dialect, column_keys=sorted(keys) if keys is not None else None)
+            compiled = cast(SQLCompiler, stmt.compile(dialect=self.conn.dialect,
+                                                      column_keys=sorted(keys) if keys is not None else None))
             fixed = {k: _bind(v) for k, v in compiled.params.items() if v is not None}
             hit = (compiled.string, tuple(compiled.positiontup or ()), fixed, stmt)
             self._compiled[cache_key] = hit
@@ -87,7 +91,7 @@ class Runner:
     def _args(self, names: Sequence[str], fixed: dict[str, Any], params: dict[str, Any]) -> list[Any]:
         return [_bind(params[n]) if n in params else fixed[n] for n in names]
 
-    def rows(self, stmt: ClauseElement, params: dict[str, Any]) -> list[dict[str, Any]]:
+    def rows(self, stmt: Statement, params: dict[str, Any]) -> list[dict[str, Any]]:
         if self.raw is None:
             return [dict(r._mapping) for r in self.conn.execute(stmt, params)]
         sql, names, fixed = self._sql(stmt, None)
@@ -97,7 +101,7 @@ class Runner:
         return [{c: (f(v) if f is not None else v) for c, f, v in zip(cols, conv, row, strict=True)}
                 for row in cur.fetchall()]
 
-    def rows_in(self, stmt: ClauseElement, name: str, values: Sequence[Any]) -> list[dict[str, Any]]:
+    def rows_in(self, stmt: Statement, name: str, values: Sequence[Any]) -> list[dict[str, Any]]:
         """``rows`` of a statement whose one parameter ``name`` is an expanding IN list."""
         if self.raw is None:
             return [dict(r._mapping) for r in self.conn.execute(stmt, {name: list(values)})]
@@ -111,18 +115,18 @@ class Runner:
         return [{c: (f(v) if f is not None else v) for c, f, v in zip(cols, conv, row, strict=True)}
                 for row in cur.fetchall()]
 
-    def first(self, stmt: ClauseElement, params: dict[str, Any]) -> dict[str, Any] | None:
+    def first(self, stmt: Statement, params: dict[str, Any]) -> dict[str, Any] | None:
         rows = self.rows(stmt, params)
         return rows[0] if rows else None
 
-    def write(self, stmt: ClauseElement, params: dict[str, Any]) -> int:
+    def write(self, stmt: Statement, params: dict[str, Any]) -> int:
         """An UPDATE/DELETE with bound parameters; returns the row count."""
         if self.raw is None:
             return self.conn.execute(stmt, params).rowcount
         sql, names, fixed = self._sql(stmt, None)
         return self.raw.execute(sql, self._args(names, fixed, params)).rowcount
 
-    def write_many(self, stmt: ClauseElement, params: list[dict[str, Any]]) -> int:
+    def write_many(self, stmt: Statement, params: list[dict[str, Any]]) -> int:
         """One UPDATE run for every parameter set (executemany); returns the total row count."""
         if not params:
             return 0
@@ -131,7 +135,7 @@ class Runner:
         sql, names, fixed = self._sql(stmt, None)
         return self.raw.executemany(sql, [self._args(names, fixed, p) for p in params]).rowcount
 
-    def insert_many(self, stmt: ClauseElement, rows: list[dict[str, Any]]) -> None:
+    def insert_many(self, stmt: Statement, rows: list[dict[str, Any]]) -> None:
         """One INSERT run for every row (executemany); the rows all have the same keys."""
         if not rows:
             return
@@ -144,10 +148,10 @@ class Runner:
             rows = [{**defaults, **r} for r in rows]
         self.raw.executemany(sql, [self._args(names, fixed, r) for r in rows])
 
-    def insert(self, stmt: ClauseElement, values: dict[str, Any]) -> int:
+    def insert(self, stmt: Statement, values: dict[str, Any]) -> int:
         """An INSERT of ``values``; returns the new primary key."""
         if self.raw is None:
-            return self.conn.execute(stmt, values).inserted_primary_key[0]
+            return self.conn.execute(stmt, values).inserted_primary_key[0]  # type: ignore[index]
         sql, names, fixed = self._sql(stmt, frozenset(values))
         if len(names) != len(values):  # columns with Python-side defaults SQLAlchemy would fill
             values = {**_defaults(stmt), **values}

@@ -24,7 +24,7 @@ from libdesk import clock, fastpath
 from libdesk.core import action, event_t, item_t
 from libdesk.db import Database, bulk_item_insert, is_unique_violation
 from libdesk.errors import InvalidInput
-from libdesk.models import ACQUISITION, Patron
+from libdesk.models import ACQUISITION, Patron, table
 from libdesk.barcodes import check_barcode
 
 ITEM_COLUMNS = ("barcode", "title", "author", "call_number", "material_type", "library", "location")
@@ -380,7 +380,7 @@ def import_patrons(db: Database, path: str | Path, *, operator: str) -> dict[str
         records.append({"id": row["id"], "name": row["name"], "pseudo": False, "active": True})
     if not records:
         raise InvalidInput(f"{path}: no rows to import")
-    patron_t = Patron.__table__
+    patron_t = table(Patron)
     with action(db, operator) as ctx:
         existing: list[str] = []
         for chunk in _chunks(sorted(seen), 500):
@@ -427,7 +427,7 @@ def import_loans(db: Database, path: str | Path, *, operator: str) -> dict[str, 
         loans[row["barcode"]] = (line, row["patron"], due)
     if not loans:
         raise InvalidInput(f"{path}: no rows to import")
-    patron_t = Patron.__table__
+    patron_t = table(Patron)
     with action(db, operator) as ctx:
         items: dict[str, Any] = {}
         for chunk in _chunks(list(loans), 500):

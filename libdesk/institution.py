@@ -299,7 +299,7 @@ class _Builder:
         value = entry[key]
         if kind is int and isinstance(value, bool) or not isinstance(value, kind):
             raise self.fail(f"{where}.{key}", f"must be {kind.__name__}, not {type(value).__name__}")
-        if kind is str and not value.strip():
+        if isinstance(value, str) and not value.strip():
             raise self.fail(f"{where}.{key}", "is empty")
         return value
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, DateTime, Index, Text
+from sqlalchemy import Column, DateTime, Index, Table, Text
 from sqlmodel import Field, SQLModel
 
 SCHEMA_VERSION = 5
@@ -236,3 +236,9 @@ class OperatorAccount(SQLModel, table=True):
     generation: int = 1
     updated_at: datetime = Field(sa_type=DateTime)
     updated_by: str
+
+
+def table(model: type[SQLModel]) -> Table:
+    """The Core table of a model class, typed: SQLModel sets ``__table__`` when the class is
+    made but does not declare it, so the one ``type: ignore`` for it lives here."""
+    return model.__table__  # type: ignore[attr-defined]

@@ -48,7 +48,7 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 from libdesk import clock
 from libdesk.errors import InvalidInput, LibdeskError, NotPermitted
 from libdesk.institution import Institution, Operator
-from libdesk.models import HOLD_SHELF, TRANSIT, WORK_ORDER, Meta, OperatorAccount
+from libdesk.models import HOLD_SHELF, TRANSIT, WORK_ORDER, Meta, OperatorAccount, table
 
 BORROWING_ROLE = "borrowing"
 """Manages resource-sharing borrowing requests (every borrowing action)."""
@@ -113,8 +113,8 @@ SECRET_ENV = "LIBDESK_SECRET"
 """A scripted station's secret (with --operator): checked, rate-limited, on every command."""
 SCRYPT_LOG_N, SCRYPT_R, SCRYPT_P = 15, 8, 3
 MIN_SECRET = 4
-account_t = OperatorAccount.__table__
-meta_t = Meta.__table__
+account_t = table(OperatorAccount)
+meta_t = table(Meta)
 SESSION_KEY = "session_key"
 
 
@@ -325,7 +325,7 @@ def login(db: Any, op_id: str, secret: str, path: Path) -> dict[str, Any]:
     payload = {"operator": op.id, "db": _db_id(key), "generation": acc["generation"] if acc else 0,
                "expires": (now + timedelta(hours=db.institution.sign_in.session_hours)).isoformat()}
     data = _read_sessions(path)
-    data[payload["db"]] = {**payload, "sig": _sign(key, payload)}
+    data[str(payload["db"])] = {**payload, "sig": _sign(key, payload)}
     _write_sessions(path, data)
     return {"operator": op.id, "expires": payload["expires"], "session_file": str(path)}
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import String, and_, bindparam, case, func, literal, literal_column, or_, select
 from sqlalchemy import text as text_sql
+from sqlalchemy.sql.elements import ColumnClause
 
 from libdesk import clock
 from libdesk.core import _process_label, event_t, event_view, item_t, item_view, queue_statement, request_t
@@ -157,7 +158,7 @@ def _words_index(db: Database) -> str:
     raise InvalidInput(f"Word search is not available on {db.engine.dialect.name}")
 
 
-_PG_WORDS = literal_column(f"item.{POSTGRES_WORDS_COLUMN}")
+_PG_WORDS: ColumnClause[Any] = literal_column(f"item.{POSTGRES_WORDS_COLUMN}")
 
 
 def _pg_words_match(query: str) -> Any:
@@ -250,7 +251,7 @@ def search(db: Database, query: str, limit: int = 50) -> list[dict[str, Any]]:
             # would cost far more than the person needs (they refine the words instead). The
             # display sort is by code point in Python, not by the database's collation, so
             # both engines show the same page in the same order.
-            rows = conn.execute(select(*_SEARCH_COLS).where(item_t.c.id.in_(first_word_matches(db, text, limit)))).all()
+            rows = list(conn.execute(select(*_SEARCH_COLS).where(item_t.c.id.in_(first_word_matches(db, text, limit)))))
             rows.sort(key=lambda r: (r.title or "", r.barcode))
         # Active requests of the shown items in one statement a few hundred items at a time:
         # one query a row was 50 round trips, most of a page's time on a server.

@@ -35,15 +35,16 @@ from libdesk.models import (
     ON_HOLD_SHELF,
     PATRON,
     PICKUP_FROM_SHELF,
+    STEP_NAMES,
     TRANSIT_ITEM,
     WAITING,
     WAITING_FOR_REMOTE_STORAGE,
-    STEP_NAMES,
     Patron,
+    table,
 )
 from libdesk.routing import notify
 
-patron_t = Patron.__table__
+patron_t = table(Patron)
 _SELECT_PATRON = select(patron_t).where(patron_t.c.id == bindparam("id"))
 
 

@@ -27,9 +27,10 @@ from libdesk.models import (
     WAITING,
     WORK_ORDER,
     Notice,
+    table,
 )
 
-_INSERT_NOTICE = Notice.__table__.insert()
+_INSERT_NOTICE = table(Notice).insert()
 
 # Every field an item's process uses, cleared; an update passes this and overrides some.
 NO_PROCESS: dict[str, Any] = {

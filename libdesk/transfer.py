@@ -26,6 +26,7 @@ from libdesk import clock
 from libdesk.db import Database, bulk_item_insert, create_database, database_url, describe
 from libdesk.errors import ConfigError
 from libdesk.models import Event, Meta
+from libdesk.models import table as table_of
 
 BATCH = 5_000
 """Rows per INSERT of the copy (executemany): large enough to be quick, small enough to
@@ -37,7 +38,7 @@ _SET_BY_CREATE = {"schema_version", "institution"}
 def copied_tables() -> list[Table]:
     """Every table of the models, parents before children (foreign keys), meta last."""
     tables = [t for t in SQLModel.metadata.sorted_tables if t.name != Meta.__tablename__]
-    return tables + [Meta.__table__]  # type: ignore[list-item]
+    return tables + [table_of(Meta)]
 
 
 def _rows(conn: Connection, table: Table) -> Iterator[list[dict[str, Any]]]:
@@ -51,7 +52,7 @@ def _rows(conn: Connection, table: Table) -> Iterator[list[dict[str, Any]]]:
 
 def event_digest(conn: Connection) -> str:
     """A digest of every history event (id, time, operator, place, action, links, before/after)."""
-    e = Event.__table__
+    e = table_of(Event)
     digest = hashlib.sha256()
     stmt = select(e.c.id, e.c.at, e.c.operator, e.c.place, e.c.action, e.c.item_id, e.c.request_id,
                   e.c.borrowing_id, e.c.barcode, e.c.before, e.c.after, e.c.message).order_by(e.c.id)
@@ -125,7 +126,7 @@ def _fill(conn: Connection, source: Database, source_conn: Connection, before: d
         raise ConfigError(f"the copy did not verify ({wrong}); nothing was set up at {describe(target_url)}")
     if event_digest(conn) != digest:
         raise ConfigError(f"the copied history differs from the source; nothing was set up at {describe(target_url)}")
-    conn.execute(insert(Event.__table__), {
+    conn.execute(insert(table_of(Event)), {
         "at": clock.now(), "operator": operator, "place": None, "action": "database_copied",
         "message": f"Copied from {source.description}: " + ", ".join(f"{n} {t}" for t, n in before.items()),
     })

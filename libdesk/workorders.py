@@ -112,6 +112,7 @@ def place_work_order(db: Database, barcode: str, type_code: str, department: str
             message = (f"{type_name} work order for {dept.name}: In Process there now (Do not pick from shelf: "
                        f"nothing goes to {desk.name}). If the item is still in remote storage, cancel the request; "
                        f"{desk.name} then corrects it back to In place")
+            destination: str | None
             destination, step = dept.code, "in_process"
         elif in_hand and is_head and free:
             routed = serve(ctx, item, req, ctx.place)

@@ -170,7 +170,7 @@ class ScreenSpec:
         if callable(self.target):
             return self.target(app)
         module, _, name = self.target.partition(":")
-        return getattr(importlib.import_module(module), name)(app.db)  # type: ignore[no-any-return]
+        return getattr(importlib.import_module(module), name)(app.db)
 
 
 SCREENS: dict[str, ScreenSpec] = {
@@ -843,7 +843,7 @@ class LibdeskApp(App[int], inherit_bindings=False):
         # Lazy: pyserial is needed only at a workstation with a serial scanner.
         from libdesk.scanners.serial_reader import SerialReader
 
-        retry = {} if self.serial_retry is None else {"first_delay": self.serial_retry[0],
+        retry: dict[str, Any] = {} if self.serial_retry is None else {"first_delay": self.serial_retry[0],
                                                       "max_delay": self.serial_retry[1]}
         self.scanner_state = "connecting"
         self.scanner_status = f"connecting: serial {cfg.describe()}"

@@ -265,6 +265,7 @@ The list loads 200 rows at a time; moving to the end loads the next 200.
         return self.filter is not None
 
     def matching(self) -> Callable[[], list[str]]:
+        assert self.filter is not None, "can_select() is False without a filter"
         return partial(queries.inprocess_barcodes, self.db, self.filter)
 
     def after_bulk(self) -> None:

@@ -12,7 +12,7 @@ on the same row when a list is reloaded.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from rich.style import Style
 from textual import on
@@ -29,6 +29,9 @@ from screens.base import DeskScreen
 from screens.choosers import Chooser
 from screens.widgets.result_line import ResultLine
 
+if TYPE_CHECKING:
+    from libdesk.db import Database
+
 T = TypeVar("T")
 
 
@@ -41,6 +44,8 @@ def _footer_rank(item: tuple[str, Any]) -> tuple[int, int]:
 
 class ListScreen(DeskScreen):
     """A desk screen built around lists: engine calls, worker errors, cursor keeping."""
+
+    db: Database  # each list screen is made on the app's database
 
     @property
     def active_bindings(self) -> dict[str, ActiveBinding]:

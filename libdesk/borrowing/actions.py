@@ -133,7 +133,7 @@ def new_request(db: Database, patron_id: str, title: str, *, pickup: str, operat
             "rota": "[]", "current_partner": None, "status": LOCATE_IN_PROCESS, "status_at": ctx.now,
             "creator": ctx.operator.id, "created_at": ctx.now, "version": 1,
         }
-        new_id = ctx.conn.execute(insert(borrowing_t).values(**values)).inserted_primary_key[0]
+        new_id = ctx.conn.execute(insert(borrowing_t).values(**values)).inserted_primary_key[0]  # type: ignore[index]
         b = _load(ctx, new_id)
         ctx.event("borrowing_created", borrowing_id=new_id,
                   after={k: values[k] for k in ("patron", "title", "author", "identifier", "pickup", "status")},
@@ -404,7 +404,7 @@ def _add_message(ctx: Ctx, b: dict[str, Any], kind: str, text: str, partner: str
         raise InvalidInput("The message is empty")
     values = {"borrowing_id": b["id"], "kind": kind, "partner": partner, "text": text.strip(), "at": ctx.now,
               "recorded_by": ctx.operator.id, "active": True}
-    values["id"] = ctx.conn.execute(insert(message_t).values(**values)).inserted_primary_key[0]
+    values["id"] = ctx.conn.execute(insert(message_t).values(**values)).inserted_primary_key[0]  # type: ignore[index]
     if kind == MESSAGE:
         ctx.event("partner_message", borrowing_id=b["id"], after={"message_id": values["id"], "text": values["text"]},
                   message=_partner_says(ctx, partner, "sent a general message"))

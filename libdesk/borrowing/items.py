@@ -89,7 +89,7 @@ def _receive(ctx: Ctx, b: dict[str, Any], desk: Place, code: str) -> tuple[dict[
               "material_type": "BOOK", "library": pickup.library, "location": location, **state,
               "loan_patron": None, "loan_due": None, "borrowing_id": borrowing_id, "version": 1,
               "created_at": ctx.now, "updated_at": ctx.now}
-    item_id = ctx.conn.execute(insert(item_t).values(**values)).inserted_primary_key[0]
+    item_id = ctx.conn.execute(insert(item_t).values(**values)).inserted_primary_key[0]  # type: ignore[index]
     item = ctx.item_by_id(item_id)
     ctx.event("rs_item_created", item=item, after={k: _plain(v) for k, v in state.items() if v is not None},
               message=f"temporary item for borrowing request {borrowing_id}, lent by {lender}")

@@ -11,10 +11,11 @@ from libdesk.institution import Institution, Place
 from libdesk.models import (
     BorrowingMessage,
     BorrowingRequest,
+    table,
 )
 
-borrowing_t = BorrowingRequest.__table__
-message_t = BorrowingMessage.__table__
+borrowing_t = table(BorrowingRequest)
+message_t = table(BorrowingMessage)
 # -- statuses (B1) -------------------------------------------------------------------------------
 LOCATE_IN_PROCESS = "locate_in_process"
 READY_TO_BE_SENT = "ready_to_be_sent"

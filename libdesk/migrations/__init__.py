@@ -29,7 +29,7 @@ from sqlalchemy.exc import DBAPIError
 
 from libdesk import clock
 from libdesk.errors import ConfigError
-from libdesk.models import SCHEMA_VERSION, Event
+from libdesk.models import SCHEMA_VERSION, Event, table
 
 if TYPE_CHECKING:
     from alembic.script import ScriptDirectory
@@ -108,7 +108,7 @@ def upgrade(engine: Engine, where: str, *, operator: str = "libdesk") -> tuple[s
         if before == HEAD:  # made before Alembic, at the newest schema: stamped, nothing else
             return before, HEAD
         conn.execute(text("UPDATE meta SET value = :v WHERE key = 'schema_version'"), {"v": str(SCHEMA_VERSION)})
-        conn.execute(insert(Event.__table__), {
+        conn.execute(insert(table(Event)), {
             "at": clock.now(), "operator": operator, "place": None, "action": "schema_upgraded",
             "message": f"Schema upgraded from {int(before)} to {SCHEMA_VERSION}"})
         return before, HEAD

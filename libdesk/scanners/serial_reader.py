@@ -150,8 +150,8 @@ def open_port(cfg: SerialSettings, *, read_timeout: float = READ_TIMEOUT) -> ser
 class SerialReader:
     """Reads barcodes from one serial scanner on a background thread (see the module doc)."""
 
-    def __init__(self, cfg: SerialSettings, on_scan: Callable[[ScanEvent], None],
-                 on_status: Callable[[ReaderStatus], None] | None = None, *,
+    def __init__(self, cfg: SerialSettings, on_scan: Callable[[ScanEvent], object],
+                 on_status: Callable[[ReaderStatus], object] | None = None, *,
                  opener: Callable[[SerialSettings], Any] | None = None,
                  clock: Callable[[], float] = time.monotonic,
                  first_delay: float = FIRST_DELAY, max_delay: float = MAX_DELAY,
@@ -244,6 +244,7 @@ class SerialReader:
                 self._pump(port)
             except Exception as exc:
                 if isinstance(exc, (serial.SerialException, OSError)):
+                    state: State
                     state, message = "waiting", describe_error(self.port_name, exc, opening=False).message
                 else:  # a bug: logged with its traceback; the reader carries on
                     log.exception("reading %s failed", self.port_name)

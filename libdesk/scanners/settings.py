@@ -184,7 +184,7 @@ def serial_settings(raw: Mapping[str, Any] | None = None, *, stale_after: float 
     def stopbits(v: Any) -> float:
         if isinstance(v, bool) or v not in STOPBITS:
             raise ValueError
-        return v  # type: ignore[no-any-return]
+        return v
 
     def encoding(v: Any) -> str:
         if not isinstance(v, str) or not ascii_compatible(v):

@@ -108,7 +108,7 @@ class DeskFooter(Footer):
             else:
                 hidden.append(app.get_key_display(binding))
         self.hidden_keys = hidden
-        result = []
+        result: list[tuple[Binding, bool, str, str]] = []
         for index in sorted(taken, key=lambda i: (_display_rank(shown[i].binding), i)):
             active = shown[index]
             binding = active.binding
