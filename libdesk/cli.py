@@ -670,10 +670,11 @@ def _since(rt: Runtime) -> Any:
 
 def cmd_monitor(rt: Runtime) -> int:
     from libdesk import queries
+    from libdesk.core import count_of
 
     data = queries.monitor(rt.db, _monitor_filters(rt), since=_since(rt), limit=rt.args.limit)
     def human() -> str:
-        lines = [f"{data['total']} active request(s)"]
+        lines = [f"{count_of(data['total'], 'active request')}"]
         for facet, counts in data["facets"].items():
             lines.append(f"  {facet}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
         for r in data["rows"]:

@@ -45,6 +45,11 @@ MAX_ROW_ID = 2**31 - 1
 """The largest id a row can have on every engine (PostgreSQL's INTEGER column; ids count from 1)."""
 
 
+def count_of(n: int, noun: str) -> str:
+    """``n`` and its noun in the right number, for messages: "1 request", "2 requests"."""
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
+
+
 def known_id(value: int, missing: str) -> int:
     """``value`` as the id of a row to look up. One no row can have (below 1, or beyond
     :data:`MAX_ROW_ID`, e.g. ``99999999999999999999999`` typed at the shell) is refused as

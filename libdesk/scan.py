@@ -20,7 +20,7 @@ from typing import Any
 
 from libdesk.barcodes import MAX_BARCODE_LENGTH, clean_barcode  # noqa: F401 - used from here too
 from libdesk.circulation import at_desk
-from libdesk.core import Ctx, Result, action
+from libdesk.core import Ctx, Result, action, count_of
 from libdesk.db import Database
 from libdesk.errors import InvalidInput, LibdeskError, NotFound, WrongState
 from libdesk.institution import Place
@@ -200,7 +200,8 @@ def _scan_here(ctx: Ctx, item: dict[str, Any], dept: Place, status: str | None) 
     routed.message += note
     waiting = [r for r in ctx.queue(item["id"]) if r["id"] != item["current_request_id"]]
     if waiting:
-        routed.message += f" ({len(waiting)} more request(s) wait; they follow when Done)"
+        routed.message += (f" ({count_of(len(waiting), 'more request')} "
+                           f"{'waits; it follows' if len(waiting) == 1 else 'wait; they follow'} when Done)")
     return routed
 
 

@@ -17,6 +17,7 @@ import textwrap
 from pathlib import Path
 
 from libdesk import clock, config
+from libdesk.core import count_of
 from libdesk.db import Database
 from libdesk.errors import ConfigError, WrongState
 from libdesk.queries import item_show
@@ -61,7 +62,7 @@ def work_order_slip(db: Database, barcode: str) -> str:
         if current["note"]:
             lines.append(f"Note        {current['note'][:WIDTH - 12]}")
     lines += ["-" * WIDTH, "When Done, goes to:", f"  {then}"[:WIDTH],
-              f"({len(waiting)} request(s) waiting)" if waiting else "", "=" * WIDTH,
+              f"({count_of(len(waiting), 'request')} waiting)" if waiting else "", "=" * WIDTH,
               f"Printed {clock.now().isoformat(sep=' ', timespec='minutes')}"]
     return "\n".join(line for line in lines if line != "") + "\n"
 

@@ -28,6 +28,7 @@ from libdesk.borrowing.states import (
 )
 from libdesk.core import (
     Ctx,
+    count_of,
     event_t,
     item_t,
     request_t,
@@ -282,7 +283,7 @@ def _remove_item(ctx: Ctx, b: dict[str, Any], item: dict[str, Any], why: str) ->
     has_requests = ctx.conn.execute(select(func.count()).select_from(request_t)
                                     .where(request_t.c.item_id == item["id"])).scalar_one()
     if has_requests:
-        return (f"Temporary item {item['barcode']} kept: it has {has_requests} request(s); cancel them and scan "
+        return (f"Temporary item {item['barcode']} kept: it has {count_of(has_requests, 'request')}; cancel them and scan "
                 "it in again")
     if item["loan_patron"] is not None:
         discharge(ctx, item, "temporary item removed")

@@ -459,3 +459,13 @@ def test_Q6_every_queue_change_is_audited(db):
     assert ("request_placed", "circ") in by_request[a]
     assert ("request_expiry", "circ") in by_request[a] and ("request_cancelled", "circ") in by_request[a]
     assert ("request_activated", "admin") in by_request[wo] and ("request_edited", "admin") in by_request[wo]
+
+
+def test_counts_in_messages_take_the_right_number() -> None:
+    """Issue 12 item 5: messages say "1 request" and "2 requests", never "request(s)"."""
+    from libdesk.core import count_of
+
+    assert count_of(1, "request") == "1 request"
+    assert count_of(2, "more request") == "2 more requests"
+    assert count_of(0, "active request") == "0 active requests"
+    assert count_of(12000, "request") == "12,000 requests"

@@ -15,7 +15,7 @@ def test_slip_names_work_order_and_where_it_goes_when_done(db):
     requests.place_request(db, "W01", "P0002", "LAW-CIRC", operator="circ")
     slip = slips.work_order_slip(db, "W01")
     assert "PRESERVATION (COLLECTIONS CARE) WORK ORDER" in slip and "Repair" in slip
-    assert "Technical Services at ITS@625" in slip and "2 request(s) waiting" in slip
+    assert "Technical Services at ITS@625" in slip and "2 requests waiting" in slip
 
 
 def test_slip_of_an_item_not_in_process_is_refused(db):
