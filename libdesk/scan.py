@@ -22,7 +22,7 @@ from libdesk.barcodes import MAX_BARCODE_LENGTH, clean_barcode  # noqa: F401 - u
 from libdesk.circulation import at_desk
 from libdesk.core import Ctx, Result, action, count_of
 from libdesk.db import Database
-from libdesk.errors import InvalidInput, LibdeskError, NotFound, WrongState
+from libdesk.errors import InvalidInput, NotFound, WrongState
 from libdesk.institution import Place
 from libdesk.models import (
     ACQUISITION,
@@ -204,14 +204,3 @@ def _scan_here(ctx: Ctx, item: dict[str, Any], dept: Place, status: str | None) 
                            f"{'waits; it follows' if len(waiting) == 1 else 'wait; they follow'} when Done)")
     return routed
 
-
-def scan_many(db: Database, barcodes: list[str], *, at: str, operator: str, status: str | None = None,
-              done: bool = False) -> list[Result | LibdeskError]:
-    """Scan several barcodes, each in its own transaction; a failure does not stop the rest."""
-    out: list[Result | LibdeskError] = []
-    for barcode in barcodes:
-        try:
-            out.append(scan_in(db, barcode, at=at, operator=operator, status=status, done=done))
-        except LibdeskError as exc:
-            out.append(exc)
-    return out
