@@ -16,7 +16,7 @@ from sqlalchemy import func, or_, select
 
 from libdesk import clock
 
-from libdesk.core import Ctx, Result, action, event_t, item_t, request_t
+from libdesk.core import Ctx, Result, action, count_of, event_t, item_t, request_t
 from libdesk.db import Database
 from libdesk.errors import NotPermitted, WrongState
 from libdesk.institution import Place
@@ -217,8 +217,8 @@ def renew(db: Database, barcode: str, *, operator: str, at: str) -> Result:
             event_t.c.id > (loaned_at or 0))).scalar_one())
         limit = ctx.inst.policy.max_renewals
         if renewals >= limit:
-            raise WrongState(f"Item {barcode} cannot be renewed again: renewed {renewals} time"
-                             f"{'s' if renewals != 1 else ''} already (at most {limit})")
+            raise WrongState(f"Item {barcode} cannot be renewed again: renewed {count_of(renewals, 'time')} "
+                             f"already (at most {limit})")
         due = ctx.today + timedelta(days=ctx.inst.policy.loan_days)
         if item["loan_due"] is not None:
             due = max(due, item["loan_due"])

@@ -172,7 +172,8 @@ def load_demo(db: Database, count: int = 320, seed: int = 20190201) -> dict[str,
         for k in range(10):
             at(2)
             code = pool.take(_wid if k % 2 else _law)
-            workorders.place_work_order(db, code, "TS", "ITS625" if k % 2 else "ITSLAW", operator=op, note="Cataloging cleanup: check edition")
+            workorders.place_work_order(db, code, "TS", "ITS625" if k % 2 else "ITSLAW", operator=op,
+                                        note="Cataloging cleanup: check edition")
         for k in range(8):
             at(2)
             code = pool.take(_remote)

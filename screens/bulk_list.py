@@ -31,6 +31,7 @@ from textual.widgets import DataTable, Label, ProgressBar
 from textual.worker import Worker
 
 from libdesk import workorders
+from libdesk.core import count_of
 from libdesk.errors import LibdeskError
 from screens.list_base import ListScreen
 from screens.work_order import WorkOrderDialog, WorkOrderForm
@@ -191,7 +192,7 @@ class BulkListScreen(ListScreen):
             return
         count = self.selection_count
         self.app.push_screen(
-            WorkOrderDialog(self.db.institution, f"{count:,} selected item{'s' if count != 1 else ''}",
+            WorkOrderDialog(self.db.institution, f"{count_of(count, 'selected item')}",
                             in_hand=self.WORK_ORDER_IN_HAND),
             lambda form: self._start_work_order(form) if form is not None else None)
 

@@ -35,6 +35,7 @@ from textual.widgets.option_list import Option
 from textual.worker import Worker
 
 from libdesk import config, exporting, queries, slips, workorders
+from libdesk.core import count_of
 from libdesk.db import Database
 from libdesk.errors import LibdeskError
 from libdesk.queries import INPROCESS_COLUMNS, InProcessFilter
@@ -293,7 +294,7 @@ The list loads 200 rows at a time; moving to the end loads the next 200.
                 self._start_bulk("done", None)
 
         self.app.push_screen(ConfirmDialog(
-            f"Mark {count:,} item{'s' if count != 1 else ''} Done at {dept}?",
+            f"Mark {count_of(count, 'item')} Done at {dept}?",
             "Each work order is completed and each item goes on: to the first request in its queue, else "
             "home (its library's desk or remote storage). The result lists where they went.",
             yes=f"Done ({count:,})", no="Cancel", id="confirm-bulk-done"), answered)
@@ -307,7 +308,7 @@ The list loads 200 rows at a time; moving to the end loads the next 200.
         wo = inst.work_order_types[dept.work_order_type or ""]
         count = self.selection_count
         options: list[Option | None] = [Option(escape(status), id=status) for status in wo.statuses]
-        chooser = Chooser(f"Change Status of {count:,} item{'s' if count != 1 else ''} ({wo.name})", options,
+        chooser = Chooser(f"Change Status of {count_of(count, 'item')} ({wo.name})", options,
                           note="Every move is recorded in each item's history.", id="choose-bulk-status")
         self.app.push_screen(chooser, lambda status: self._start_bulk("status", status) if status else None)
 
