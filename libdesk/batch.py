@@ -17,10 +17,10 @@ to look at) is run again the old way, in its own savepoint, after the buffer is 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, String, bindparam, func, select
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import Connection, Select, String, bindparam, func, select
 
 from libdesk.core import (
     _INSERT_EVENT,
@@ -40,11 +40,18 @@ from libdesk.routing import _INSERT_NOTICE
 
 
 _ITEMS = select(item_t).where(item_t.c.barcode.in_(bindparam("codes", expanding=True)))
-_ITEMS_LOCKED_PG = (
-    select(item_t).where(item_t.c.barcode == func.any(bindparam("codes", type_=postgresql.ARRAY(String))))
-    .order_by(func.array_position(bindparam("codes", type_=postgresql.ARRAY(String)), item_t.c.barcode))
-    .with_for_update()
-)
+
+
+@cache
+def _items_locked_pg() -> Select[Any]:
+    """The batch's items on PostgreSQL, locked in the order given (built on first use: the
+    PostgreSQL dialect is not imported on a SQLite desk, nor at the app's start)."""
+    from sqlalchemy.dialects import postgresql
+
+    codes = bindparam("codes", type_=postgresql.ARRAY(String))
+    return (select(item_t).where(item_t.c.barcode == func.any(codes))
+            .order_by(func.array_position(codes, item_t.c.barcode)).with_for_update())
+
 _QUEUES_BASE = select(request_t).where(request_t.c.item_id.in_(bindparam("ids", expanding=True)),
                                        request_t.c.active.is_(True))
 _QUEUES_EQUAL = _QUEUES_BASE.order_by(request_t.c.item_id, *_ORDER_EQUAL)
@@ -155,7 +162,7 @@ class BatchCtx(Ctx):
         real = self.buffer.real
         if self.conn.dialect.name == "postgresql":
             # FOR UPDATE takes the row locks in the ORDER BY's order: the bulk run's one order.
-            items = [dict(r._mapping) for r in self.conn.execute(_ITEMS_LOCKED_PG, {"codes": codes})]
+            items = [dict(r._mapping) for r in self.conn.execute(_items_locked_pg(), {"codes": codes})]
         else:  # SQLite: the write lock (BEGIN IMMEDIATE) already keeps every other writer out
             items = real.rows_in(_ITEMS, "codes", codes)
         self._fetched.update(codes)

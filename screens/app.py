@@ -93,7 +93,6 @@ from libdesk.scanners.settings import SerialSettings, WedgeSettings, serial_sett
 from libdesk.scanners.wedge import BurstDetector, PassThrough, WedgeEvent
 from screens.base import DeskCommand, DeskScreen, NoticePopup
 from screens.choosers import KEEP, operator_chooser, place_chooser, status_chooser
-from screens.help import HelpScreen
 from screens.widgets.scan_field import pasted_barcodes
 
 if TYPE_CHECKING:  # pyserial is imported only when a serial port is configured
@@ -672,6 +671,8 @@ class LibdeskApp(App[int], inherit_bindings=False):
             if binding.description and active.enabled and not binding.system:
                 keys.append((self.get_key_display(binding), binding.tooltip or binding.description))
         text = screen.HELP if isinstance(screen, DeskScreen) else ""
+        from screens.help import HelpScreen  # Markdown and its parser load on the first F1, not at start
+
         self.push_screen(HelpScreen(screen.title or self.title, text, keys))
 
     # -- command palette ------------------------------------------------------------------

@@ -83,8 +83,9 @@ def test_desks_benchmark_runs_at_quick_size(tmp_path):
 
 
 def test_app_latency_startup_runs(tmp_path):
-    """benchmarks/app_latency.py's start-up half (issue 12 item 4): the real command and the
-    minimal app both reach a drawn screen on a pseudo-terminal and quit on ctrl+q."""
+    """benchmarks/app_latency.py's start-up half (issue 12 item 4): the real command, the
+    minimal app and the minimal app with the database layer all reach a drawn screen on a
+    pseudo-terminal and quit on ctrl+q."""
     from libdesk import demo, institution
     from libdesk.db import create_database
 
@@ -99,5 +100,6 @@ def test_app_latency_startup_runs(tmp_path):
     assert proc.returncode == 0, proc.stderr
     results = json.loads(out.read_text())
     assert results["startup_ratio"] > 0
-    assert set(results["startup_s"]) == {"libdesk", "minimal"}
+    assert set(results["startup_s"]) == {"libdesk", "minimal", "minimal + database layer"}
+    assert results["startup_ratio_database_layer"] > 0
     assert "start-up ratio" in proc.stdout
